@@ -1,0 +1,175 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { ConfigError, ConfigErrors, suggest } from './errors.js';
+import { substituteEnv } from './env.js';
+import { DRIVER_NAMES, diskSchemas, rootSchema, type DiskConfig, type DriverName } from './schema.js';
+import { parseSize } from './size.js';
+
+/** A loaded, validated configuration with paths made absolute. */
+export interface StoragedConfig {
+  /** The file it came from, or null for the embedded default. */
+  file: string | null;
+  /** Folder that relative paths in the file are resolved against. */
+  baseDir: string;
+  /** Name of the default disk. */
+  defaultDisk: string;
+  cache: { dir: string; maxSize: number };
+  /** Secret for HMAC-signed URLs of local and ftp disks, when configured. */
+  signingKey?: string;
+  /** Disks by name, each validated against its driver's schema. */
+  disks: Record<string, DiskConfig>;
+}
+
+/** The embedded default: one public local disk under storage/app. */
+export const EMBEDDED_DEFAULT_CONFIG = `default: local
+disks:
+  local: { driver: local, root: storage/app, url: /storage, visibility: public }
+`;
+
+/** Where loadConfig looks when no file is given: ./config.yaml, then $STORAGED_CONFIG. */
+export function findConfigFile(explicit?: string, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string | null {
+  if (explicit !== undefined) return resolve(cwd, explicit);
+  const local = resolve(cwd, 'config.yaml');
+  if (existsSync(local)) return local;
+  if (env.STORAGED_CONFIG) return resolve(cwd, env.STORAGED_CONFIG);
+  return null;
+}
+
+/**
+ * Loads config.yaml: finds the file (see findConfigFile; the embedded default
+ * when there is none), parses YAML, substitutes `${VAR}`, validates every key
+ * and resolves relative paths against the file's folder. Throws ConfigError
+ * (code EINVAL) naming the file, the key and the problem; when several keys
+ * are wrong, ConfigErrors lists them all.
+ */
+export function loadConfig(explicit?: string, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): StoragedConfig {
+  const file = findConfigFile(explicit, env, cwd);
+  if (file === null) return parseConfig(EMBEDDED_DEFAULT_CONFIG, '<embedded default>', cwd, env, null);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ConfigError(file, '', code === 'ENOENT' ? 'no such config file' : `cannot read: ${(err as Error).message}`);
+  }
+  return parseConfig(text, file, dirname(file), env, file);
+}
+
+/** Validates config text; `name` is what errors call the file. */
+export function parseConfig(
+  text: string,
+  name: string,
+  baseDir: string,
+  env: NodeJS.ProcessEnv = process.env,
+  file: string | null = name,
+): StoragedConfig {
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const first = doc.errors[0]!;
+    const line = first.linePos?.[0];
+    throw new ConfigError(name, '', `invalid YAML${line ? ` at line ${line.line}, column ${line.col}` : ''}: ${first.message.split('\n')[0]}`);
+  }
+  const raw = substituteEnv(doc.toJS() ?? {}, env, name);
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new ConfigError(name, '', 'expected a mapping with a `disks:` key at the top level');
+  }
+
+  const problems: ConfigError[] = [];
+  const root = rootSchema.safeParse(raw);
+  if (!root.success) {
+    problems.push(...issuesToErrors(root.error, name, [], Object.keys(rootSchema.shape)));
+    throw new ConfigErrors(problems);
+  }
+
+  const disks: Record<string, DiskConfig> = {};
+  for (const [diskName, diskRaw] of Object.entries(root.data.disks)) {
+    const parsed = parseDisk(diskName, diskRaw, name);
+    if (parsed instanceof Array) problems.push(...parsed);
+    else disks[diskName] = resolveDiskPaths(parsed, baseDir);
+  }
+  const diskNames = Object.keys(root.data.disks);
+  if (diskNames.length === 0) problems.push(new ConfigError(name, 'disks', 'no disks are configured'));
+  const defaultDisk = root.data.default ?? diskNames[0] ?? '';
+  if (root.data.default !== undefined && !(root.data.default in root.data.disks)) {
+    const hint = suggest(root.data.default, diskNames);
+    problems.push(
+      new ConfigError(name, 'default', `names disk '${root.data.default}', which is not configured${hint ? ` (did you mean '${hint}'?)` : ''}`),
+    );
+  }
+  let maxSize = 0;
+  try {
+    maxSize = parseSize(root.data.cache.max_size);
+  } catch (err) {
+    problems.push(new ConfigError(name, 'cache.max_size', (err as Error).message));
+  }
+  if (problems.length > 0) throw new ConfigErrors(problems);
+
+  return {
+    file,
+    baseDir,
+    defaultDisk,
+    cache: { dir: resolvePath(baseDir, root.data.cache.dir), maxSize },
+    ...(root.data.signing_key !== undefined ? { signingKey: root.data.signing_key } : {}),
+    disks,
+  };
+}
+
+function parseDisk(diskName: string, raw: unknown, file: string): DiskConfig | ConfigError[] {
+  const key = `disks.${diskName}`;
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    return [new ConfigError(file, key, 'expected a mapping with a `driver:` key')];
+  }
+  const driver = (raw as { driver?: unknown }).driver;
+  if (driver === undefined) {
+    return [new ConfigError(file, `${key}.driver`, `required: one of ${DRIVER_NAMES.join(', ')}`)];
+  }
+  if (typeof driver !== 'string' || !(driver in diskSchemas)) {
+    const hint = typeof driver === 'string' ? suggest(driver, DRIVER_NAMES) : undefined;
+    return [
+      new ConfigError(
+        file,
+        `${key}.driver`,
+        `unknown driver '${String(driver)}'${hint ? ` (did you mean '${hint}'?)` : ''}; known drivers: ${DRIVER_NAMES.join(', ')}`,
+      ),
+    ];
+  }
+  const schema = diskSchemas[driver as DriverName];
+  const result = schema.safeParse(raw);
+  if (result.success) return result.data;
+  return issuesToErrors(result.error, file, ['disks', diskName], Object.keys(schema.shape), driver);
+}
+
+function issuesToErrors(error: z.ZodError, file: string, prefix: string[], knownKeys: string[], driver?: string): ConfigError[] {
+  return error.issues.map((issue) => {
+    const path = [...prefix, ...issue.path.map(String)];
+    if (issue.code === 'unrecognized_keys') {
+      const keys = (issue as { keys: string[] }).keys;
+      const where = path.join('.');
+      return new ConfigError(
+        file,
+        keys.length === 1 ? [...path, keys[0]!].join('.') : where,
+        keys
+          .map((k) => {
+            const hint = suggest(k, knownKeys);
+            return `unknown key '${k}'${driver ? ` for a ${driver} disk` : ''}${hint ? ` (did you mean '${hint}'?)` : ''}`;
+          })
+          .join('; '),
+      );
+    }
+    const missing = issue.code === 'invalid_type' && (issue as { input?: unknown }).input === undefined;
+    const problem = missing ? `required${driver ? ` for a ${driver} disk` : ''}` : issue.message;
+    return new ConfigError(file, path.join('.'), problem);
+  });
+}
+
+function resolveDiskPaths(disk: DiskConfig, baseDir: string): DiskConfig {
+  if (disk.driver === 'local') return { ...disk, root: resolvePath(baseDir, disk.root) };
+  if (disk.driver === 'gcs' && disk.key_file !== undefined) return { ...disk, key_file: resolvePath(baseDir, disk.key_file) };
+  return disk;
+}
+
+function resolvePath(baseDir: string, path: string): string {
+  return isAbsolute(path) ? path : resolve(baseDir, path);
+}

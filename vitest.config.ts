@@ -1,0 +1,14 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // Native modules (better-sqlite3, fuse-native, sharp) are safest in forked processes.
+    pool: 'forks',
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    // Real servers start per test file; two cores do not gain from more parallel files.
+    maxWorkers: 2,
+    reporters: ['default'],
+  },
+});
