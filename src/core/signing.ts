@@ -1,5 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { FsError } from './errors.js';
 
@@ -66,10 +66,26 @@ function digest(secret: string, method: string, path: string, expires: number): 
  */
 export function resolveSigningKey(configured: string | undefined, keyFile: string): string {
   if (configured !== undefined) return configured;
-  if (existsSync(keyFile)) return readFileSync(keyFile, 'utf8').trim();
+  if (existsSync(keyFile)) return readKey(keyFile);
   mkdirSync(dirname(keyFile), { recursive: true });
+  // Written whole to a private temp file, then linked into place: link fails
+  // if another process won the race, and nobody ever reads a partial key.
+  const temp = `${keyFile}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   const key = randomBytes(32).toString('base64url');
-  writeFileSync(keyFile, key + '\n', { mode: 0o600, flag: 'wx' });
-  chmodSync(keyFile, 0o600);
+  writeFileSync(temp, key + '\n', { mode: 0o600, flag: 'wx' });
+  try {
+    linkSync(temp, keyFile);
+    return key;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    return readKey(keyFile);
+  } finally {
+    unlinkSync(temp);
+  }
+}
+
+function readKey(keyFile: string): string {
+  const key = readFileSync(keyFile, 'utf8').trim();
+  if (key.length < 16) throw new FsError('EINVAL', `signing key file '${keyFile}' holds no usable key (under 16 characters)`, { path: keyFile });
   return key;
 }

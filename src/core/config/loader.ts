@@ -3,7 +3,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, ConfigErrors, suggest } from './errors.js';
-import { substituteEnv } from './env.js';
+import { substituteEnv, tokenizeEnv } from './env.js';
 import { DRIVER_NAMES, diskSchemas, rootSchema, type DiskConfig, type DriverName } from './schema.js';
 import { parseSize } from './size.js';
 
@@ -65,19 +65,20 @@ export function parseConfig(
   env: NodeJS.ProcessEnv = process.env,
   file: string | null = name,
 ): StoragedConfig {
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  const tokenized = tokenizeEnv(text);
+  const doc = parseDocument(tokenized.text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     const first = doc.errors[0]!;
     const line = first.linePos?.[0];
     throw new ConfigError(name, '', `invalid YAML${line ? ` at line ${line.line}, column ${line.col}` : ''}: ${first.message.split('\n')[0]}`);
   }
-  const raw = substituteEnv(doc.toJS() ?? {}, env, name);
+  const raw = substituteEnv(doc.toJS() ?? {}, tokenized.references, env, name);
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ConfigError(name, '', 'expected a mapping with a `disks:` key at the top level');
   }
 
   const problems: ConfigError[] = [];
-  const root = rootSchema.safeParse(raw);
+  const root = rootSchema.safeParse(raw, { reportInput: true });
   if (!root.success) {
     problems.push(...issuesToErrors(root.error, name, [], Object.keys(rootSchema.shape)));
     throw new ConfigErrors(problems);
@@ -136,7 +137,7 @@ function parseDisk(diskName: string, raw: unknown, file: string): DiskConfig | C
     ];
   }
   const schema = diskSchemas[driver as DriverName];
-  const result = schema.safeParse(raw);
+  const result = schema.safeParse(raw, { reportInput: true });
   if (result.success) return result.data;
   return issuesToErrors(result.error, file, ['disks', diskName], Object.keys(schema.shape), driver);
 }
@@ -146,23 +147,26 @@ function issuesToErrors(error: z.ZodError, file: string, prefix: string[], known
     const path = [...prefix, ...issue.path.map(String)];
     if (issue.code === 'unrecognized_keys') {
       const keys = (issue as { keys: string[] }).keys;
+      const candidates = prefix.length === 0 && issue.path[0] === 'cache' ? CACHE_KEYS : knownKeys;
       const where = path.join('.');
       return new ConfigError(
         file,
         keys.length === 1 ? [...path, keys[0]!].join('.') : where,
         keys
           .map((k) => {
-            const hint = suggest(k, knownKeys);
-            return `unknown key '${k}'${driver ? ` for a ${driver} disk` : ''}${hint ? ` (did you mean '${hint}'?)` : ''}`;
+            const hint = suggest(k, candidates);
+            return `unknown key '${k}'${driver ? ` for ${article(driver)} ${driver} disk` : ''}${hint ? ` (did you mean '${hint}'?)` : ''}`;
           })
           .join('; '),
       );
     }
     const missing = issue.code === 'invalid_type' && (issue as { input?: unknown }).input === undefined;
-    const problem = missing ? `required${driver ? ` for a ${driver} disk` : ''}` : issue.message;
+    const problem = missing ? `required${driver ? ` for ${article(driver)} ${driver} disk` : ''}` : issue.message;
     return new ConfigError(file, path.join('.'), problem);
   });
 }
+
+const CACHE_KEYS = ['dir', 'max_size'];
 
 function resolveDiskPaths(disk: DiskConfig, baseDir: string): DiskConfig {
   if (disk.driver === 'local') return { ...disk, root: resolvePath(baseDir, disk.root) };
@@ -172,4 +176,8 @@ function resolveDiskPaths(disk: DiskConfig, baseDir: string): DiskConfig {
 
 function resolvePath(baseDir: string, path: string): string {
   return isAbsolute(path) ? path : resolve(baseDir, path);
+}
+
+function article(word: string): string {
+  return /^[aefiosx]/i.test(word) ? 'an' : 'a';
 }

@@ -8,7 +8,15 @@ import { z } from 'zod';
 
 const visibility = z.enum(['public', 'private']);
 const size = z.union([z.number().nonnegative(), z.string().min(1)]);
-const seconds = z.number().positive();
+/** Numbers and booleans may arrive as text from `${VAR}`: read them, but only exact forms. */
+const fromText = (value: unknown): unknown => {
+  if (typeof value !== 'string') return value;
+  if (/^-?\d+(\.\d+)?$/.test(value)) return Number(value);
+  if (value === 'true' || value === 'false') return value === 'true';
+  return value;
+};
+const boolean = () => z.preprocess(fromText, z.boolean());
+const seconds = z.preprocess(fromText, z.number().positive());
 
 /** Keys every disk accepts, whatever its driver. */
 const commonDiskKeys = {
@@ -38,17 +46,19 @@ export const s3DiskSchema = z
     /** S3-compatible endpoint (MinIO, Spaces, R2, s3rver). */
     endpoint: z.string().url().optional(),
     /** Address buckets as endpoint/bucket (MinIO, s3rver) rather than bucket.endpoint. */
-    path_style: z.boolean().optional(),
+    path_style: boolean().optional(),
     /** Key prefix inside the bucket that acts as the disk root. */
     prefix: z.string().optional(),
     /** Part size for multipart uploads of large streams. */
     part_size: size.optional(),
     /** Parts uploaded in parallel per multipart upload. */
-    upload_concurrency: z.number().int().positive().optional(),
+    upload_concurrency: z.preprocess(fromText, z.number().int().positive()).optional(),
+    /** Use object ACLs for visibility (AWS buckets made since 2023 refuse ACLs by default: set false). */
+    acl: boolean().optional(),
     /** Per-request timeout in seconds. */
     timeout: seconds.optional(),
     /** Attempts per request (1 = no retry). */
-    max_attempts: z.number().int().positive().optional(),
+    max_attempts: z.preprocess(fromText, z.number().int().positive()).optional(),
     ...commonDiskKeys,
   })
   .strict();
@@ -90,17 +100,17 @@ export const ftpDiskSchema = z
   .object({
     driver: z.literal('ftp'),
     host: z.string().min(1),
-    port: z.number().int().min(1).max(65535).default(21),
+    port: z.preprocess(fromText, z.number().int().min(1).max(65535)).default(21),
     user: z.string().default('anonymous'),
     password: z.string().default(''),
     /** Folder on the server that acts as the disk root. */
     root: z.string().default('/'),
     /** FTPS: true for explicit (AUTH TLS), 'implicit' for implicit TLS. */
-    secure: z.union([z.boolean(), z.literal('implicit')]).default(false),
+    secure: z.preprocess(fromText, z.union([z.boolean(), z.literal('implicit')])).default(false),
     /** Verify the server's TLS certificate (FTPS). */
-    tls_verify: z.boolean().default(true),
+    tls_verify: boolean().default(true),
     /** Connections kept open per disk. */
-    pool_size: z.number().int().min(1).max(32).default(4),
+    pool_size: z.preprocess(fromText, z.number().int().min(1).max(32)).default(4),
     timeout: seconds.optional(),
     ...commonDiskKeys,
   })
@@ -110,7 +120,7 @@ export const memoryDiskSchema = z
   .object({
     driver: z.literal('memory'),
     /** Added delay per operation, in milliseconds. */
-    latency_ms: z.number().nonnegative().optional(),
+    latency_ms: z.preprocess(fromText, z.number().nonnegative()).optional(),
     ...commonDiskKeys,
   })
   .strict();

@@ -59,8 +59,7 @@ export class ObjectStoreDriver implements StorageDriver {
   }
 
   async stat(path: string): Promise<FileStat> {
-    const key = normalizeDirectory(path, this.limits);
-    if (key === '') return directoryEntry('');
+    const key = normalizeKey(path, this.limits);
     const info = await this.call('stat', key, () => this.adapter.head(this.full(key)));
     if (info) return fileEntry(key, info);
     const folder = await this.findDirectory(key);

@@ -1,0 +1,81 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { freePort, startServer, type ServerProcess } from '../process.js';
+
+/** The account s3rver always knows (it does not check V4 signatures, only the key id). */
+export const S3RVER_KEY = 'S3RVER';
+export const S3RVER_SECRET = 'S3RVER';
+/** s3rver's continuation tokens name this region; any other breaks pagination. */
+export const S3RVER_REGION = 'us-east-1';
+
+/** A running s3rver on 127.0.0.1, stopped and restarted by its own pid. */
+export interface S3rver {
+  readonly port: number;
+  /** http://127.0.0.1:PORT */
+  readonly endpoint: string;
+  readonly dataDir: string;
+  /** A new, empty bucket with a unique name. */
+  createBucket(): Promise<string>;
+  /** Stops the server process (its data stays); the returned function starts it again on the same port and folder. */
+  interrupt(): Promise<() => Promise<void>>;
+  /** Stops the server and deletes its data folder. */
+  stop(): Promise<void>;
+  /** The last lines the server printed (its request log, when started with logRequests). */
+  output(): string;
+}
+
+const require = createRequire(import.meta.url);
+const S3RVER_BIN = join(dirname(require.resolve('s3rver/package.json')), 'bin', 's3rver.js');
+
+/**
+ * Starts s3rver as a child process, as BACKENDS.md says: `node
+ * --openssl-legacy-provider` (without it ListObjectsV2 pagination answers 500)
+ * and plain node rather than npx (killing npx leaves the server behind).
+ */
+export async function startS3rver(options: { logRequests?: boolean } = {}): Promise<S3rver> {
+  const port = await freePort();
+  const dataDir = await mkdtemp(join(tmpdir(), 'storaged-s3rver-'));
+  const endpoint = `http://127.0.0.1:${port}`;
+  const launch = () =>
+    startServer(process.execPath, ['--openssl-legacy-provider', S3RVER_BIN, '-d', dataDir, '-a', '127.0.0.1', '-p', String(port), ...(options.logRequests ? [] : ['--silent'])], {
+      port,
+      timeoutMs: 20_000,
+    });
+  let server: ServerProcess | undefined = await launch();
+  const admin = new S3Client({
+    endpoint,
+    region: S3RVER_REGION,
+    forcePathStyle: true,
+    credentials: { accessKeyId: S3RVER_KEY, secretAccessKey: S3RVER_SECRET },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+  let buckets = 0;
+  return {
+    port,
+    endpoint,
+    dataDir,
+    async createBucket() {
+      const name = `bucket-${process.pid}-${++buckets}-${Date.now().toString(36)}`;
+      await admin.send(new CreateBucketCommand({ Bucket: name }));
+      return name;
+    },
+    async interrupt() {
+      await server?.stop();
+      server = undefined;
+      return async () => {
+        server = await launch();
+      };
+    },
+    output: () => server?.output() ?? '',
+    async stop() {
+      admin.destroy();
+      await server?.stop();
+      server = undefined;
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
