@@ -1,6 +1,7 @@
 import { FsError } from '../../core/errors.js';
 import { normalizeDirectory, normalizeKey } from '../../core/paths.js';
-import { encodeKeyForUrl, signUrl, type SignedMethod } from '../../core/signing.js';
+import type { SignedMethod } from '../../core/signing.js';
+import { SignedUrls, checkUrlLifetime } from '../shared/signed-urls.js';
 import { BASE_CAPABILITIES } from '../shared/capabilities.js';
 import { clampRange, guessMimeType } from '../shared/body.js';
 import type {
@@ -40,8 +41,6 @@ export interface MemoryDriverOptions {
   failures?: FailureInjector;
 }
 
-const MAX_EXPIRES_IN = 604_800;
-
 /**
  * A StorageDriver that keeps everything in this process: real directories,
  * visibility, metadata, sha256 checksums, streamed reads and writes (a
@@ -54,7 +53,7 @@ export class MemoryDriver implements StorageDriver {
   /** Injected failures; see FailureInjector.inject. */
   readonly failures: FailureInjector;
   private readonly tree: MemoryTree;
-  private readonly baseUrl: string | undefined;
+  private readonly urls: SignedUrls;
   private generation = 0;
   private closed = false;
 
@@ -64,14 +63,14 @@ export class MemoryDriver implements StorageDriver {
     }
     this.tree = options.tree ?? new MemoryTree();
     this.failures = options.failures ?? new FailureInjector();
-    this.baseUrl = options.url?.replace(/\/+$/, '');
-    const signed = this.baseUrl !== undefined && options.signingKey !== undefined;
+    this.urls = new SignedUrls(options.url, options.signingKey, options.diskName ?? 'memory');
+    const signed = this.urls.canSign;
     this.capabilities = {
       ...BASE_CAPABILITIES,
       emptyDirectories: true,
       visibility: true,
       metadata: true,
-      publicUrl: this.baseUrl !== undefined,
+      publicUrl: this.urls.canPublic,
       temporaryUrl: signed,
       temporaryUrlExpiryEnforced: signed,
       temporaryUploadUrl: signed,
@@ -187,11 +186,7 @@ export class MemoryDriver implements StorageDriver {
   }
 
   url(path: string): string {
-    const key = normalizeKey(path, this.capabilities.limits);
-    if (this.baseUrl === undefined) {
-      throw new FsError('ENOTSUP', `url '${key}': memory disk '${this.diskLabel}' has no url configured`, { path: key, op: 'url' });
-    }
-    return `${this.baseUrl}/${encodeKeyForUrl(key)}`;
+    return this.urls.publicUrl(normalizeKey(path, this.capabilities.limits));
   }
 
   async temporaryUrl(path: string, options: TemporaryUrlOptions): Promise<string> {
@@ -212,19 +207,9 @@ export class MemoryDriver implements StorageDriver {
 
   private async signed(op: MemoryOperation, method: SignedMethod, path: string, options: TemporaryUrlOptions): Promise<string> {
     const key = normalizeKey(path, this.capabilities.limits);
-    const expiresIn = options?.expiresIn;
-    if (!(Number.isFinite(expiresIn) && expiresIn >= 1 && expiresIn <= MAX_EXPIRES_IN)) {
-      throw new FsError('EINVAL', `${op} '${key}': expiresIn ${expiresIn} is not within 1..${MAX_EXPIRES_IN} seconds`, { path: key, op });
-    }
+    checkUrlLifetime(op, key, options?.expiresIn);
     await this.begin(op, key);
-    const secret = this.options.signingKey;
-    if (this.baseUrl === undefined || secret === undefined) {
-      throw new FsError('ENOTSUP', `${op} '${key}': memory disk '${this.diskLabel}' needs a url and a signing key for temporary URLs`, {
-        path: key,
-        op,
-      });
-    }
-    return signUrl(this.url(key), secret, Date.now() / 1000 + expiresIn, method);
+    return this.urls.signed(key, method, options);
   }
 
   private async transfer(op: 'copy' | 'move', from: string, to: string): Promise<void> {

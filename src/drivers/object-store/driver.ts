@@ -3,6 +3,7 @@ import { FsError } from '../../core/errors.js';
 import { encodeKeyForUrl } from '../../core/signing.js';
 import { joinKey, normalizeDirectory, normalizeKey, type KeyLimits } from '../../core/paths.js';
 import { BASE_CAPABILITIES } from '../shared/capabilities.js';
+import { checkUrlLifetime } from '../shared/signed-urls.js';
 import { emptyReadable, guessMimeType, sha256OfStream, toReadable } from '../shared/body.js';
 import type {
   Checksum,
@@ -31,7 +32,6 @@ export interface ObjectStoreOptions {
 }
 
 const DEFAULT_PAGE_SIZE = 1000;
-const MAX_EXPIRY_SECONDS = 7 * 24 * 3600;
 const DIRECTORY_MIME = 'application/x-directory';
 
 /**
@@ -255,12 +255,7 @@ export class ObjectStoreDriver implements StorageDriver {
     const key = normalizeKey(path, this.limits);
     const presign = this.adapter.presign;
     if (!capable || !presign) throw this.unsupported(method === 'GET' ? 'temporary URLs' : 'temporary upload URLs', key);
-    if (!Number.isInteger(options.expiresIn) || options.expiresIn < 1 || options.expiresIn > MAX_EXPIRY_SECONDS) {
-      throw new FsError('EINVAL', `temporary URL for '${key}': expiresIn must be 1..${MAX_EXPIRY_SECONDS} seconds, got ${options.expiresIn}`, {
-        path: key,
-        op: 'presign',
-      });
-    }
+    checkUrlLifetime('presign', key, options.expiresIn);
     return this.call('presign', key, () => presign.call(this.adapter, this.full(key), method, options.expiresIn, options.mimeType));
   }
 
