@@ -72,6 +72,10 @@ export const gcsDiskSchema = z
     key_file: z.string().optional(),
     /** API endpoint, for the emulator or a private endpoint. */
     endpoint: z.string().url().optional(),
+    /** The endpoint is the firebase-tools storage emulator (default: when endpoint is plain http). */
+    emulator: boolean().optional(),
+    /** Use object ACLs for visibility (set false for uniform bucket-level access). */
+    acl: boolean().optional(),
     prefix: z.string().optional(),
     timeout: seconds.optional(),
     ...commonDiskKeys,
