@@ -1,81 +1,30 @@
-import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildCli, hasStackTrace, repoRoot, type CliRunner } from '../support/cli.js';
 import { freePort } from '../support/process.js';
 
-/**
- * The CLI run as users run it: a child process of the compiled program
- * against a temp config. beforeAll compiles src/ with tsconfig.build.json
- * into a temp folder (package.json copied beside it, node_modules linked),
- * so the test neither touches dist/ nor pays tsx's start-up cost per run.
- */
-const repoRoot = resolve(import.meta.dirname, '../..');
 const temp = mkdtempSync(join(tmpdir(), 'storaged-cli-'));
-const mainJs = join(temp, 'build/dist/cli/main.js');
 const configPath = join(temp, 'config.yaml');
 const root = join(temp, 'app');
-
-/** Compiles src/ into temp/build/dist. Type errors elsewhere do not stop the emit; a missing main.js does. */
-async function buildCli(): Promise<void> {
-  const build = join(temp, 'build');
-  mkdirSync(build);
-  copyFileSync(join(repoRoot, 'package.json'), join(build, 'package.json'));
-  symlinkSync(join(repoRoot, 'node_modules'), join(build, 'node_modules'));
-  const tsc = join(repoRoot, 'node_modules/.bin/tsc');
-  const args = ['-p', 'tsconfig.build.json', '--outDir', join(build, 'dist'), '--declaration', 'false', '--sourceMap', 'false'];
-  const output = await new Promise<string>((done) => {
-    execFile(tsc, args, { cwd: repoRoot }, (_err, stdout, stderr) => done(stdout + stderr));
-  });
-  if (!existsSync(mainJs)) throw new Error(`tsc did not emit ${mainJs}:\n${output}`);
-}
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  /** stdout as raw bytes (binary output of cat). */
-  bytes: Buffer;
-  stderr: string;
-}
+let storaged: CliRunner;
 
 /** Non-empty lines of an output. */
 function lines(text: string): string[] {
   return text.split('\n').filter(Boolean);
 }
 
-/** Runs `storaged ...args` in `temp` with optional stdin; resolves when it exits. */
-function storaged(args: string[], options: { stdin?: string | Buffer; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<Run> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [mainJs, ...args], {
-      cwd: options.cwd ?? temp,
-      env: { ...process.env, STORAGED_DEBUG: '', STORAGED_CONFIG: '', ...options.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    const out: Buffer[] = [];
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const bytes = Buffer.concat(out);
-      resolvePromise({ code, stdout: bytes.toString(), bytes, stderr });
-    });
-    child.stdin.end(options.stdin ?? '');
-  });
-}
-
 /** No stack trace: no "    at " frames and no "Error:" class prefixes. */
 function expectNoStack(text: string): void {
-  expect(text).not.toMatch(/^\s+at /m);
-  expect(text).not.toMatch(/\b\w*Error: /);
+  expect(hasStackTrace(text), text).toBe(false);
 }
 
 let closedPort = 0;
 
 beforeAll(async () => {
-  await buildCli();
+  storaged = await buildCli(temp);
   closedPort = await freePort(); // nothing listens there: connections are refused
   writeFileSync(
     configPath,
