@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { FsError, type FsErrorCode } from '../../src/core/errors.js';
 import type { StorageDriver } from '../../src/drivers/types.js';
@@ -45,8 +47,37 @@ export function describeOutage({ fixture }: AreaContext): void {
       await expectCode(driver().stat('outage/during.txt'), 'ENOENT');
       expect(await readText(driver(), 'outage/before.txt')).toBe('written before the outage');
     }, 180_000);
+
+    it('a write cut off mid-stream by the outage fails and leaves nothing under its name', async (ctx) => {
+      const interrupt = fixture.interrupt?.bind(fixture);
+      ctx.skip(interrupt === undefined, fixture.interruptSkipReason ?? `fixture '${fixture.name}' cannot interrupt its backend`);
+      if (interrupt === undefined) return;
+      let cut: Promise<() => Promise<void>> | undefined;
+      async function* body(): AsyncGenerator<Buffer> {
+        for (let sent = 0; sent < CUT_TOTAL_BYTES; sent += CUT_CHUNK_BYTES) {
+          if (sent === CUT_AT_BYTES) {
+            cut = interrupt!(); // the backend goes away with the write in flight
+            await cut;
+          }
+          yield randomBytes(CUT_CHUNK_BYTES);
+        }
+      }
+      try {
+        await expectOutage(driver().write('outage/cut.bin', Readable.from(body())), 'write cut mid-stream');
+        expect(cut, 'the body was read up to the cut').toBeDefined();
+      } finally {
+        if (cut) await (await cut)();
+      }
+      await recovered(driver());
+      await expectCode(driver().stat('outage/cut.bin'), 'ENOENT');
+    }, 180_000);
   });
 }
+
+/** The mid-stream cut: a 12 MiB body (past one 5 MiB multipart part), the backend stopped after 4 MiB. */
+const CUT_TOTAL_BYTES = 12 * 2 ** 20;
+const CUT_CHUNK_BYTES = 256 * 2 ** 10;
+const CUT_AT_BYTES = 4 * 2 ** 20;
 
 /** Asserts the call rejects, within FAIL_WITHIN_MS, with an FsError carrying an outage code. */
 async function expectOutage(call: Promise<unknown>, label: string): Promise<void> {

@@ -116,6 +116,9 @@ export class MemoryDriver implements StorageDriver {
     }
     const failure = this.failures.streamFailure('write', key);
     const consumed = await consumeBody(body, key, { signal: options.signal, failure });
+    // A remote store can fail at either end of an upload: injected failures are checked
+    // again at commit, so an outage that begins mid-stream fails the write and stores nothing.
+    this.failures.check('write', [key]);
     const file: MemoryFile = {
       kind: 'file',
       chunks: consumed.chunks,
