@@ -29,6 +29,11 @@ export const FS_ERROR_CODES = [
   'ECANCELED', // the operation was aborted by the caller
   'EXDEV', // cross-disk rename
   'EFBIG', // file too large for the backend
+  'ENODATA', // no such extended attribute (Linux ENOATTR)
+  'ERANGE', // a result does not fit the caller's buffer (xattr sizes)
+  'ELOOP', // too many symbolic links
+  'EMLINK', // too many hard links
+  'ENXIO', // no such device (special files the backend cannot hold)
 ] as const;
 
 export type FsErrorCode = (typeof FS_ERROR_CODES)[number];
