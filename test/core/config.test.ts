@@ -118,6 +118,17 @@ disks:
     expect(problems(err).map((p) => p.key)).toEqual(['disks.s3.key', 'disks.s3.secret']);
   });
 
+  it('reads mount tuning with defaults, sizes in bytes, and rejects a block size out of range', () => {
+    const defaults = loadConfig(configFile('disks:\n  l: { driver: local, root: r }\n'), {});
+    expect(defaults.mount).toEqual({ refreshTtl: 60, blockSize: 2 ** 20, readAhead: 8 * 2 ** 20, fetchConcurrency: 4, attrTimeout: 1, entryTimeout: 1 });
+    const tuned = loadConfig(configFile('mount: { block_size: 4MiB, refresh_ttl: 5 }\ndisks:\n  l: { driver: local, root: r }\n'), {});
+    expect(tuned.mount).toMatchObject({ blockSize: 4 * 2 ** 20, refreshTtl: 5 });
+    const bad = configError(() => loadConfig(configFile('mount: { block_size: 1KiB }\ndisks:\n  l: { driver: local, root: r }\n'), {}));
+    expect(bad.key).toBe('mount.block_size');
+    const typo = configError(() => loadConfig(configFile('mount: { read_ahaed: 1MiB }\ndisks:\n  l: { driver: local, root: r }\n'), {}));
+    expect(typo.message).toContain("did you mean 'read_ahead'");
+  });
+
   it('names the key and the variable when an env var is missing', () => {
     const file = configFile(S3_DISK);
     const err = configError(() => loadConfig(file, {}));

@@ -16,10 +16,22 @@ export interface StoragedConfig {
   /** Name of the default disk. */
   defaultDisk: string;
   cache: { dir: string; maxSize: number };
+  /** Mount tuning (config `mount:`), sizes in bytes, times in seconds. */
+  mount: MountSettings;
   /** Secret for HMAC-signed URLs of local and ftp disks, when configured. */
   signingKey?: string;
   /** Disks by name, each validated against its driver's schema. */
   disks: Record<string, DiskConfig>;
+}
+
+/** Mount tuning shared by every mounted disk. */
+export interface MountSettings {
+  refreshTtl: number;
+  blockSize: number;
+  readAhead: number;
+  fetchConcurrency: number;
+  attrTimeout: number;
+  entryTimeout: number;
 }
 
 /** The embedded default: one public local disk under storage/app. */
@@ -99,11 +111,26 @@ export function parseConfig(
       new ConfigError(name, 'default', `names disk '${root.data.default}', which is not configured${hint ? ` (did you mean '${hint}'?)` : ''}`),
     );
   }
-  let maxSize = 0;
-  try {
-    maxSize = parseSize(root.data.cache.max_size);
-  } catch (err) {
-    problems.push(new ConfigError(name, 'cache.max_size', (err as Error).message));
+  const sizeAt = (key: string, value: string | number): number => {
+    try {
+      return parseSize(value);
+    } catch (err) {
+      problems.push(new ConfigError(name, key, (err as Error).message));
+      return 0;
+    }
+  };
+  const maxSize = sizeAt('cache.max_size', root.data.cache.max_size);
+  const m = root.data.mount;
+  const mount: MountSettings = {
+    refreshTtl: m.refresh_ttl,
+    blockSize: sizeAt('mount.block_size', m.block_size),
+    readAhead: sizeAt('mount.read_ahead', m.read_ahead),
+    fetchConcurrency: m.fetch_concurrency,
+    attrTimeout: m.attr_timeout,
+    entryTimeout: m.entry_timeout,
+  };
+  if (mount.blockSize < 4096 || mount.blockSize > 64 * 2 ** 20) {
+    problems.push(new ConfigError(name, 'mount.block_size', `must be between 4KiB and 64MiB, got ${m.block_size}`));
   }
   if (problems.length > 0) throw new ConfigErrors(problems);
 
@@ -112,6 +139,7 @@ export function parseConfig(
     baseDir,
     defaultDisk,
     cache: { dir: resolvePath(baseDir, root.data.cache.dir), maxSize },
+    mount,
     ...(root.data.signing_key !== undefined ? { signingKey: root.data.signing_key } : {}),
     disks,
   };
@@ -147,7 +175,8 @@ function issuesToErrors(error: z.ZodError, file: string, prefix: string[], known
     const path = [...prefix, ...issue.path.map(String)];
     if (issue.code === 'unrecognized_keys') {
       const keys = (issue as { keys: string[] }).keys;
-      const candidates = prefix.length === 0 && issue.path[0] === 'cache' ? CACHE_KEYS : knownKeys;
+      const section = prefix.length === 0 ? issue.path[0] : undefined;
+      const candidates = section === 'cache' ? CACHE_KEYS : section === 'mount' ? MOUNT_KEYS : knownKeys;
       const where = path.join('.');
       return new ConfigError(
         file,
@@ -167,6 +196,7 @@ function issuesToErrors(error: z.ZodError, file: string, prefix: string[], known
 }
 
 const CACHE_KEYS = ['dir', 'max_size'];
+const MOUNT_KEYS = ['refresh_ttl', 'block_size', 'read_ahead', 'fetch_concurrency', 'attr_timeout', 'entry_timeout'];
 
 function resolveDiskPaths(disk: DiskConfig, baseDir: string): DiskConfig {
   if (disk.driver === 'local') return { ...disk, root: resolvePath(baseDir, disk.root) };

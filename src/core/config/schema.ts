@@ -159,6 +159,23 @@ export const rootSchema = z
       .object({ dir: z.string().min(1).default('storage/cache'), max_size: size.default('10GiB') })
       .strict()
       .default({ dir: 'storage/cache', max_size: '10GiB' }),
+    /** How mounts behave (all disks). */
+    mount: z
+      .object({
+        /** Seconds a directory listing from the backend stays fresh; older ones are refreshed in the background. */
+        refresh_ttl: z.preprocess(fromText, z.number().nonnegative()).default(60),
+        /** Block size of the cache and of ranged reads. */
+        block_size: size.default('1MiB'),
+        /** How far ahead sequential reads fetch. */
+        read_ahead: size.default('8MiB'),
+        /** Ranged requests in flight per file. */
+        fetch_concurrency: z.preprocess(fromText, z.number().int().min(1).max(64)).default(4),
+        /** Seconds the kernel may cache attributes and names. */
+        attr_timeout: z.preprocess(fromText, z.number().nonnegative()).default(1),
+        entry_timeout: z.preprocess(fromText, z.number().nonnegative()).default(1),
+      })
+      .strict()
+      .default({ refresh_ttl: 60, block_size: '1MiB', read_ahead: '8MiB', fetch_concurrency: 4, attr_timeout: 1, entry_timeout: 1 }),
     /** Secret for HMAC-signed temporary URLs of local and ftp disks. */
     signing_key: z.string().min(16).optional(),
     disks: z.record(z.string(), z.unknown()),

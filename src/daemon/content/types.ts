@@ -1,0 +1,69 @@
+import type { Ino } from '../vfs/types.js';
+
+/** Where a file's clean content lives on the backend. */
+export interface CleanSource {
+  /** Backend key (the node's path). */
+  key: string;
+  /** Remote version the block map belongs to. */
+  etag?: string;
+  /** Size of the clean content. */
+  size: number;
+}
+
+/** What an upload produced. */
+export interface Committed {
+  etag?: string;
+  size: number;
+  /** sha256 hex of the whole content. */
+  contentHash: string;
+  /** Backend lastModified after the upload, ms (the driver's stat, or now). */
+  mtimeMs: number;
+}
+
+/**
+ * The content of one regular file, shared by every handle open on it. Reads
+ * come from the working file where it holds the range, else from cached
+ * blocks, else from the backend (ranged requests, several in parallel, with
+ * read-ahead on sequential access; fetched blocks go into the block cache and
+ * the index's block map). Writes go to the working file only. Warm reads
+ * never touch the network.
+ */
+export interface FileContent {
+  readonly ino: Ino;
+  /** Current logical size (dirty size when written). */
+  size(): number;
+  /** True when local changes are not yet on the backend. */
+  isDirty(): boolean;
+  /** Up to `length` bytes at `offset` (short only at end of file). */
+  read(offset: number, length: number): Promise<Buffer>;
+  write(offset: number, data: Buffer): Promise<void>;
+  truncate(size: number): Promise<void>;
+  /** fsync of the working file on the cache disk. */
+  syncLocal(): Promise<void>;
+  /**
+   * Uploads the full content to `key` (missing ranges filled from the clean
+   * content), atomically on the backend, with `metadata` (POSIX attributes).
+   * Afterwards the content is clean: its blocks are in the cache and the
+   * index's block map, and the working file is gone.
+   */
+  commit(key: string, metadata: Record<string, string>): Promise<Committed>;
+}
+
+/**
+ * Hands out FileContent objects per inode (one per inode while any handle
+ * or commit uses it) and owns the block cache, the working files and the
+ * fetch machinery for one mounted disk.
+ */
+export interface ContentManager {
+  /** The content of a file whose clean version is `source` (undefined for a file never uploaded). */
+  open(ino: Ino, source: CleanSource | undefined): Promise<FileContent>;
+  /** Drops the in-memory object when no handle uses it any more (data stays in cache). */
+  release(ino: Ino): void;
+  /** Discards local data of a deleted file (working file; block refs). */
+  discard(ino: Ino): Promise<void>;
+  /** The clean version changed on the backend: forget cached blocks of this inode. */
+  invalidate(ino: Ino): void;
+  /** Cache use, for statfs and status. */
+  usage(): { bytes: number; blocks: number; dirtyBytes: number };
+  close(): Promise<void>;
+}

@@ -1,0 +1,127 @@
+/**
+ * The VFS contract: inode operations with no FUSE types in them. The FUSE
+ * adapter (src/fuse) and the tests call these; every rejection is an FsError
+ * whose code the adapter maps to an errno in one place.
+ */
+
+/** Inode number; the root directory is ROOT_INO. */
+export type Ino = number;
+export const ROOT_INO: Ino = 1;
+
+/** An open file handle, returned by open/create. */
+export type Fh = number;
+
+/** What an inode is. */
+export type NodeType = 'file' | 'directory' | 'symlink';
+
+/** Attributes of an inode, as stat(2) shows them. */
+export interface Attr {
+  ino: Ino;
+  type: NodeType;
+  /** Full st_mode: type bits (S_IFREG/S_IFDIR/S_IFLNK) | permission bits. */
+  mode: number;
+  nlink: number;
+  uid: number;
+  gid: number;
+  /** Bytes (for a symlink: the target's length). */
+  size: number;
+  atimeNs: bigint;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+}
+
+/** Who asks: from the FUSE request context. */
+export interface Caller {
+  uid: number;
+  gid: number;
+  pid: number;
+}
+
+/** A time to set: nanoseconds since the epoch, or the current time. */
+export type TimeSpec = bigint | 'now';
+
+/** Changes of setattr; absent fields stay. `size` truncates or extends. */
+export interface AttrChanges {
+  /** Permission bits (and setuid/setgid/sticky); the type bits are ignored. */
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  size?: number;
+  atime?: TimeSpec;
+  mtime?: TimeSpec;
+}
+
+/** One entry of a directory listing (without '.' and '..'). */
+export interface DirEntry {
+  name: string;
+  ino: Ino;
+  type: NodeType;
+}
+
+/** statfs(2) numbers. */
+export interface FsStats {
+  blockSize: number;
+  blocks: number;
+  blocksFree: number;
+  blocksAvailable: number;
+  files: number;
+  filesFree: number;
+  nameMax: number;
+}
+
+/** open(2) flags the VFS looks at (values from fs.constants). */
+export interface OpenFlags {
+  /** The raw flags word (O_RDONLY/O_WRONLY/O_RDWR, O_TRUNC, O_APPEND, O_EXCL...). */
+  flags: number;
+}
+
+/**
+ * The filesystem the mount serves. Names are single path components (no
+ * '/'); ENAMETOOLONG above 255 bytes. Operations on a missing inode or name
+ * reject ENOENT; the usual POSIX codes apply (EEXIST, ENOTDIR, EISDIR,
+ * ENOTEMPTY, EACCES, EPERM, EINVAL, EXDEV, EIO, ENOSPC). Data written through
+ * a handle is visible to every reader at once; `fsync` and `release` of a
+ * written file make it durable on the backend (synchronously, for now).
+ * Implementations never block the event loop for long: SQLite calls are
+ * short, file I/O and network are async.
+ */
+export interface Vfs {
+  lookup(parent: Ino, name: string): Promise<Attr>;
+  getattr(ino: Ino): Promise<Attr>;
+  /** chmod/chown/truncate/utimens; `fh` when called on an open file (ftruncate). ctime is updated. */
+  setattr(ino: Ino, changes: AttrChanges, caller: Caller, fh?: Fh): Promise<Attr>;
+  /** Every entry of a directory, sorted by name. ENOTDIR for a non-directory. */
+  readdir(ino: Ino): Promise<DirEntry[]>;
+  open(ino: Ino, flags: OpenFlags, caller: Caller): Promise<Fh>;
+  /** Creates and opens a regular file; EEXIST if the name exists. `mode` has permission bits. */
+  create(parent: Ino, name: string, mode: number, flags: OpenFlags, caller: Caller): Promise<{ attr: Attr; fh: Fh }>;
+  /** Regular files only (S_IFREG or no type bits); anything else EPERM. */
+  mknod(parent: Ino, name: string, mode: number, caller: Caller): Promise<Attr>;
+  /** Up to `length` bytes at `offset`; fewer only at end of file. */
+  read(fh: Fh, offset: number, length: number): Promise<Buffer>;
+  /** Writes all of `data` at `offset` (at the end for O_APPEND handles); returns the byte count. */
+  write(fh: Fh, offset: number, data: Buffer): Promise<number>;
+  /** Called on every close(2) of a descriptor. */
+  flush(fh: Fh): Promise<void>;
+  /** Makes the file's data (and metadata unless `dataOnly`) durable on the backend. */
+  fsync(fh: Fh, dataOnly: boolean): Promise<void>;
+  /** The last close of a handle: uploads pending data, frees the handle. */
+  release(fh: Fh): Promise<void>;
+  mkdir(parent: Ino, name: string, mode: number, caller: Caller): Promise<Attr>;
+  unlink(parent: Ino, name: string): Promise<void>;
+  rmdir(parent: Ino, name: string): Promise<void>;
+  /** Atomic within the mount; replaces an existing target (file over file, empty dir over dir). */
+  rename(parent: Ino, name: string, newParent: Ino, newName: string): Promise<void>;
+  symlink(parent: Ino, name: string, target: string, caller: Caller): Promise<Attr>;
+  readlink(ino: Ino): Promise<string>;
+  /** Hard link: a second name for a file (EPERM for directories). */
+  link(ino: Ino, newParent: Ino, newName: string): Promise<Attr>;
+  statfs(): Promise<FsStats>;
+  setxattr(ino: Ino, name: string, value: Buffer, flags: number): Promise<void>;
+  /** ENODATA when the attribute does not exist. */
+  getxattr(ino: Ino, name: string): Promise<Buffer>;
+  listxattr(ino: Ino): Promise<string[]>;
+  removexattr(ino: Ino, name: string): Promise<void>;
+  /** Uploads everything pending, closes the index. The VFS is unusable afterwards. */
+  close(): Promise<void>;
+}
