@@ -109,8 +109,10 @@ export interface DriverCapabilities {
   publicUrl: boolean;
   /** `temporaryUrl()` gives an expiring URL (native or HMAC-signed). */
   temporaryUrl: boolean;
-  /** The server refuses a native temporary URL after it expires. */
+  /** The server refuses a temporary URL after it expires. */
   temporaryUrlExpiryEnforced: boolean;
+  /** The server refuses a temporary URL whose signature or path was altered. */
+  temporaryUrlSignatureEnforced: boolean;
   /** `temporaryUploadUrl()` gives an expiring PUT URL. */
   temporaryUploadUrl: boolean;
   /** The checksum `checksum()` returns without reading the content ('md5'), or null when it hashes the bytes. */

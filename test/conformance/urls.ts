@@ -72,8 +72,7 @@ export function describeUrls({ fixture }: AreaContext): void {
 
     it('a tampered temporary URL is refused (altered signature, altered path)', async (ctx) => {
       requireCapability(ctx, driver(), 'temporaryUrl');
-      // A server that does not enforce native signed URLs (an emulator) does not check signatures either.
-      requireCapability(ctx, driver(), 'temporaryUrlExpiryEnforced');
+      requireCapability(ctx, driver(), 'temporaryUrlSignatureEnforced');
       await writeText(driver(), 'urls/signed-aaa.txt', 'signed bytes');
       await writeText(driver(), 'urls/signed-bbb.txt', 'other bytes');
       const url = await driver().temporaryUrl('urls/signed-aaa.txt', { expiresIn: 60 });

@@ -94,6 +94,7 @@ describe('gcs driver on the firebase storage emulator: specifics', () => {
       publicUrl: true,
       temporaryUrl: true,
       temporaryUrlExpiryEnforced: false,
+      temporaryUrlSignatureEnforced: false,
       temporaryUploadUrl: false,
       nativeChecksum: 'md5',
       serverSideCopy: true,

@@ -21,15 +21,14 @@ import { S3RVER_KEY, S3RVER_REGION, S3RVER_SECRET, startS3rver, type S3rver } fr
  * - its GetObjectAcl is a stub (always owner FULL_CONTROL) and it serves every
  *   object anonymously, so ACL visibility cannot be observed: acl off;
  * - it checks a presigned URL's expiry but not its V4 signature (a tampered
- *   URL is served), and the suite ties both to temporaryUrlExpiryEnforced:
- *   off here; the specifics below prove the expiry check on its own;
+ *   URL is served): temporaryUrlSignatureEnforced off;
  * - it stores `<name>._S3rver_metadata.json` files, so a name can have at
  *   most 255 - 22 = 233 bytes.
  */
 const S3RVER_OVERRIDES: S3DriverOverrides = {
   acl: false,
   capabilities: {
-    temporaryUrlExpiryEnforced: false,
+    temporaryUrlSignatureEnforced: false,
     limits: { maxNameBytes: 255 - '._S3rver_metadata.json'.length, maxKeyBytes: 1024 },
   },
 };

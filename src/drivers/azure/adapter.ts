@@ -57,6 +57,7 @@ export class AzureAdapter implements ObjectStoreAdapter {
       // Azure refuses an expired SAS (403). Azurite does too, except on a container with
       // anonymous read access, where it serves the blob anonymously whatever the SAS says.
       temporaryUrlExpiryEnforced: options.canSign,
+      temporaryUrlSignatureEnforced: options.canSign,
       temporaryUploadUrl: options.canSign,
       nativeChecksum: 'md5',
       serverSideCopy: true,

@@ -65,6 +65,7 @@ export class FtpDriver implements StorageDriver {
       publicUrl: this.urls.canPublic,
       temporaryUrl: this.urls.canSign,
       temporaryUrlExpiryEnforced: this.urls.canSign,
+      temporaryUrlSignatureEnforced: this.urls.canSign,
       temporaryUploadUrl: this.urls.canSign,
       mtimeResolutionMs: 60_000,
     };

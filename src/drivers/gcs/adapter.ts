@@ -52,6 +52,7 @@ export class GcsAdapter implements ObjectStoreAdapter {
       publicUrl: true,
       temporaryUrl: true,
       temporaryUrlExpiryEnforced: !options.emulator,
+      temporaryUrlSignatureEnforced: !options.emulator,
       temporaryUploadUrl: !options.emulator,
       nativeChecksum: 'md5',
       serverSideCopy: true,

@@ -63,6 +63,7 @@ export class LocalDriver implements StorageDriver {
       publicUrl: this.urls.canPublic,
       temporaryUrl: this.urls.canSign,
       temporaryUrlExpiryEnforced: this.urls.canSign,
+      temporaryUrlSignatureEnforced: this.urls.canSign,
       temporaryUploadUrl: this.urls.canSign,
       nativeChecksum: null,
       serverSideCopy: true,

@@ -73,6 +73,7 @@ export class MemoryDriver implements StorageDriver {
       publicUrl: this.urls.canPublic,
       temporaryUrl: signed,
       temporaryUrlExpiryEnforced: signed,
+      temporaryUrlSignatureEnforced: signed,
       temporaryUploadUrl: signed,
       nativeChecksum: 'sha256',
       serverSideCopy: true,

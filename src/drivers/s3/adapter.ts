@@ -60,6 +60,7 @@ export class S3Adapter implements ObjectStoreAdapter {
       publicUrl: true,
       temporaryUrl: true,
       temporaryUrlExpiryEnforced: true,
+      temporaryUrlSignatureEnforced: true,
       temporaryUploadUrl: true,
       nativeChecksum: 'md5',
       serverSideCopy: true,

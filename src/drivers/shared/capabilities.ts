@@ -9,6 +9,7 @@ export const BASE_CAPABILITIES: DriverCapabilities = {
   publicUrl: false,
   temporaryUrl: false,
   temporaryUrlExpiryEnforced: false,
+  temporaryUrlSignatureEnforced: false,
   temporaryUploadUrl: false,
   nativeChecksum: null,
   serverSideCopy: false,
