@@ -34,6 +34,7 @@ export const FS_ERROR_CODES = [
   'ELOOP', // too many symbolic links
   'EMLINK', // too many hard links
   'ENXIO', // no such device (special files the backend cannot hold)
+  'EBADF', // not an open handle, or not open for this kind of access
 ] as const;
 
 export type FsErrorCode = (typeof FS_ERROR_CODES)[number];

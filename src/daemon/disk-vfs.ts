@@ -1,0 +1,75 @@
+import { join } from 'node:path';
+import { FsError } from '../core/errors.js';
+import type { StoragedConfig } from '../core/config/loader.js';
+import type { Logger } from '../core/logger.js';
+import type { StorageDriver } from '../drivers/types.js';
+import { openBlockCache } from './cache/block-cache.js';
+import { createContentManager } from './content/index.js';
+import { openDatabase } from './db.js';
+import { openMetadataIndex } from './meta/index.js';
+import { createVfs } from './vfs/vfs.js';
+import type { Vfs } from './vfs/types.js';
+
+/** What createDiskVfs needs: the disk's name and driver (the caller closes the driver), the loaded config and a logger. */
+export interface DiskVfsOptions {
+  diskName: string;
+  driver: StorageDriver;
+  config: StoragedConfig;
+  logger: Logger;
+  /** Owner of the root and of objects without POSIX metadata; default: this process's uid/gid. */
+  uid?: number;
+  gid?: number;
+}
+
+/** Parallel stat/read requests while converting a directory listing. */
+const LIST_CONCURRENCY = 16;
+
+/**
+ * Assembles the VFS of one disk: its cache folder `<cache.dir>/<disk>` holds
+ * `meta.db` (SQLite, WAL: metadata index and block tables), `blocks/` and
+ * `work/`. The block cache is limited to cache.maxSize; blocks, read-ahead,
+ * fetch concurrency and the listing TTL come from config.mount. EINVAL for a
+ * disk name that cannot be a folder name; EIO when the database cannot be
+ * opened. Vfs.close() closes everything opened here, not the driver.
+ */
+export async function createDiskVfs(options: DiskVfsOptions): Promise<Vfs> {
+  const { diskName, driver, config, logger } = options;
+  if (diskName === '' || diskName === '.' || diskName === '..' || /[/\\\0]/.test(diskName)) {
+    throw new FsError('EINVAL', `disk name '${diskName}' cannot name a cache folder`, { op: 'mount' });
+  }
+  const dir = join(config.cache.dir, diskName);
+  const uid = options.uid ?? process.getuid?.() ?? 0;
+  const gid = options.gid ?? process.getgid?.() ?? 0;
+  const db = openDatabase(join(dir, 'meta.db'));
+  try {
+    const index = openMetadataIndex(db, { uid, gid });
+    const cache = openBlockCache(db, dir, { blockSize: config.mount.blockSize, maxBytes: config.cache.maxSize });
+    const content = createContentManager({
+      driver,
+      index,
+      blocks: cache.blocks,
+      working: cache.working,
+      blockSize: config.mount.blockSize,
+      readAhead: config.mount.readAhead,
+      fetchConcurrency: config.mount.fetchConcurrency,
+      logger: logger.child({ component: 'content' }),
+    });
+    logger.debug({ disk: diskName, cacheDir: dir }, 'disk VFS opened');
+    return createVfs({
+      driver,
+      index,
+      content,
+      logger: logger.child({ component: 'vfs', disk: diskName }),
+      settings: {
+        refreshTtlMs: config.mount.refreshTtl * 1000,
+        uid,
+        gid,
+        listConcurrency: LIST_CONCURRENCY,
+      },
+      onClose: () => cache.close(),
+    });
+  } catch (err) {
+    if (db.open) db.close();
+    throw err;
+  }
+}

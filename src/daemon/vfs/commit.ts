@@ -1,0 +1,110 @@
+import { createHash } from 'node:crypto';
+import type { Committed } from '../content/types.js';
+import type { NodeUpdate } from '../meta/types.js';
+import { encodePosixMetadata } from '../meta/posix-metadata.js';
+import type { VfsContext } from './context.js';
+import type { OpenFile } from './handles.js';
+import { parentKey } from './names.js';
+
+/**
+ * Writes an open file's size, write times and dirty state to the index (done
+ * on flush, fsync, release and commit, not on every write).
+ */
+export function saveFile(ctx: VfsContext, file: OpenFile): void {
+  if (!file.unsaved && !file.overlay) return;
+  const node = ctx.index.get(file.ino);
+  if (!node) return;
+  const fields: NodeUpdate = { size: file.content.size() };
+  if (file.overlay) {
+    fields.mtimeNs = file.overlay.mtimeNs;
+    fields.ctimeNs = file.overlay.ctimeNs;
+  }
+  if (file.content.isDirty() && node.state === 'clean') fields.state = 'dirty';
+  ctx.index.update(file.ino, fields);
+  file.overlay = undefined;
+  file.unsaved = false;
+}
+
+/** True when the file has a name and something the backend lacks (content, attributes, or it was never uploaded). */
+export function needsCommit(ctx: VfsContext, file: OpenFile): boolean {
+  const node = ctx.index.get(file.ino);
+  if (!node || ctx.index.pathsOf(file.ino).length === 0) return false;
+  return file.content.isDirty() || node.state !== 'clean' || ctx.metaChanges.has(file.ino);
+}
+
+/**
+ * Uploads the file's whole content to its backend key with its POSIX
+ * attributes as metadata (drivers with metadata), copies it to the keys of
+ * its other hard links, and records the new remote version: state 'clean'
+ * unless attributes changed during the upload. The key is taken now and the
+ * upload queued behind earlier backend operations of the inode, so it lands
+ * where the index said the file was when it was asked for (a later rename's
+ * move then carries it along). Writes to the file wait while it uploads.
+ */
+export async function commitFile(ctx: VfsContext, file: OpenFile): Promise<void> {
+  saveFile(ctx, file);
+  const paths = ctx.index.pathsOf(file.ino);
+  const [key, ...others] = paths;
+  if (key === undefined) return;
+  await ctx.remote.run(file.ino, () =>
+    file.gate.withExclusive(async () => {
+      saveFile(ctx, file);
+      // Unlinked meanwhile, or committed by a call queued earlier: nothing to do.
+      if (!needsCommit(ctx, file)) return;
+      const node = ctx.index.get(file.ino)!;
+      const changesBefore = ctx.metaChanges.get(file.ino) ?? 0;
+      const metadata = ctx.driver.capabilities.metadata ? encodePosixMetadata(node) : {};
+      const committed = await ctx.tracker.around(paths.map(parentKey), [], async () => {
+        const result = await uploadContent(ctx, file, key, metadata);
+        for (const other of others) await ctx.driver.copy(key, other);
+        return result;
+      });
+      const changedMeanwhile = (ctx.metaChanges.get(file.ino) ?? 0) !== changesBefore;
+      if (!changedMeanwhile) ctx.metaChanges.delete(file.ino);
+      if (!ctx.index.get(file.ino)) return;
+      ctx.index.update(file.ino, {
+        state: changedMeanwhile ? 'dirty' : 'clean',
+        size: committed.size,
+        contentHash: committed.contentHash,
+        remote: { ...(committed.etag !== undefined ? { etag: committed.etag } : {}), size: committed.size, mtimeMs: committed.mtimeMs },
+      });
+      ctx.logger.debug({ ino: file.ino, key, size: committed.size }, 'committed file');
+    }),
+  );
+}
+
+const EMPTY_SHA256 = createHash('sha256').digest('hex');
+
+/**
+ * Uploads through the content manager. Its commit skips content that is
+ * already clean, so an attribute-only change first makes the content dirty
+ * by rewriting its first byte unchanged (the gate keeps other writes out);
+ * a clean empty file is written directly.
+ */
+async function uploadContent(ctx: VfsContext, file: OpenFile, key: string, metadata: Record<string, string>): Promise<Committed> {
+  const { content } = file;
+  if (!content.isDirty()) {
+    if (content.size() === 0) {
+      const result = await ctx.driver.write(key, Buffer.alloc(0), { metadata, size: 0 });
+      return { ...(result.etag !== undefined ? { etag: result.etag } : {}), size: 0, contentHash: EMPTY_SHA256, mtimeMs: await remoteMtime(ctx, key, result.etag) };
+    }
+    await content.write(0, await content.read(0, 1));
+  }
+  return content.commit(key, metadata);
+}
+
+/**
+ * The remote version time of an object just written: the backend's
+ * lastModified when the write gave no etag (versions then compare by size
+ * and time), else the local clock (etags decide).
+ */
+export async function remoteMtime(ctx: VfsContext, key: string, etag: string | undefined): Promise<number> {
+  if (etag !== undefined) return Date.now();
+  try {
+    const ms = (await ctx.driver.stat(key)).lastModified.getTime();
+    if (ms > 0) return ms;
+  } catch (err) {
+    ctx.logger.debug({ err, key }, 'stat after an upload failed: using the local clock');
+  }
+  return Date.now();
+}

@@ -1,0 +1,73 @@
+import type { Logger } from '../../core/logger.js';
+import { FsError } from '../../core/errors.js';
+import type { StorageDriver } from '../../drivers/types.js';
+import type { ContentManager } from '../content/types.js';
+import type { MetadataIndex, NodeRow } from '../meta/types.js';
+import { HandleTable } from './handles.js';
+import { KeyedQueue } from './queues.js';
+import { MutationTracker } from './tracker.js';
+import type { Ino } from './types.js';
+
+/** Tunables of one VFS. */
+export interface VfsSettings {
+  /** How long a directory listing stays fresh, in milliseconds (0: every readdir refreshes in the background). */
+  refreshTtlMs: number;
+  /** Owner of objects without POSIX metadata, and the mounting process's ids. */
+  uid: number;
+  gid: number;
+  /** Parallel stat/read requests while converting a listing (objects whose listing lacks metadata). */
+  listConcurrency: number;
+}
+
+/** What a VFS is built from. The VFS owns index and content (closes them); not the driver. */
+export interface VfsDeps {
+  driver: StorageDriver;
+  index: MetadataIndex;
+  content: ContentManager;
+  logger: Logger;
+  settings: VfsSettings;
+  /** Called by close() after the content manager closed and before the index (and its database) closes. */
+  onClose?: () => void | Promise<void>;
+}
+
+/** State shared by the VFS modules. */
+export interface VfsContext extends VfsDeps {
+  readonly handles: HandleTable;
+  /** Backend operations per inode, in the order the index changed. */
+  readonly remote: KeyedQueue<Ino>;
+  readonly tracker: MutationTracker;
+  /** Counts attribute changes per inode that must reach the backend (a commit started before one does not clear it). */
+  readonly metaChanges: Map<Ino, number>;
+  closed: boolean;
+}
+
+/** Builds the shared state. */
+export function createContext(deps: VfsDeps): VfsContext {
+  return {
+    ...deps,
+    handles: new HandleTable(),
+    remote: new KeyedQueue<Ino>(),
+    tracker: new MutationTracker(),
+    metaChanges: new Map(),
+    closed: false,
+  };
+}
+
+/** The node `ino`; ENOENT when the index has none. */
+export function requireNode(ctx: VfsContext, ino: Ino, op: string): NodeRow {
+  const node = ctx.index.get(ino);
+  if (!node) throw new FsError('ENOENT', `${op}: no inode ${ino}`, { op });
+  return node;
+}
+
+/** The directory `ino`; ENOENT when missing, ENOTDIR when it is not a directory. */
+export function requireDirectory(ctx: VfsContext, ino: Ino, op: string): NodeRow {
+  const node = requireNode(ctx, ino, op);
+  if (node.type !== 'directory') throw new FsError('ENOTDIR', `${op}: inode ${ino} ('${ctx.index.pathOf(ino)}') is not a directory`, { op });
+  return node;
+}
+
+/** Records an attribute change of `ino` that the backend must learn of. */
+export function noteMetaChange(ctx: VfsContext, ino: Ino): void {
+  ctx.metaChanges.set(ino, (ctx.metaChanges.get(ino) ?? 0) + 1);
+}

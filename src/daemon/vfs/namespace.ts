@@ -1,0 +1,188 @@
+import { constants } from 'node:fs';
+import { FsError } from '../../core/errors.js';
+import type { NewNode, NodeRow } from '../meta/types.js';
+import { modeOf } from './attrs.js';
+import { nowNs } from './clock.js';
+import { commitFile } from './commit.js';
+import { requireDirectory, requireNode, type VfsContext } from './context.js';
+import { forgetIfOrphan, withFile } from './lifecycle.js';
+import { S_ISGID } from './modes.js';
+import { checkKey, checkName, joinKey, parentKey } from './names.js';
+import type { Refresher } from './refresh.js';
+import { mirrorLink, mirrorMkdir, mirrorRenameDirectory, mirrorRenameFile, mirrorRmdir, mirrorSymlink, mirrorUnlink } from './remote-ops.js';
+import type { Caller, Ino, NodeType } from './types.js';
+
+/** Longest symlink target (PATH_MAX). */
+const MAX_TARGET_BYTES = 4096;
+
+/**
+ * Namespace operations: the index changes first (atomically; it also sets
+ * the parents' mtime/ctime and the node's ctime), then the backend is brought
+ * in line (remote-ops) before the call returns. A parent never listed is
+ * listed first, so EEXIST/ENOENT reflect the backend.
+ */
+export class Namespace {
+  constructor(
+    private readonly ctx: VfsContext,
+    private readonly refresher: Refresher,
+  ) {}
+
+  /** Validates a new name under `parent` (listed first) and returns the parent and the new backend key. */
+  async prepare(parent: Ino, name: string, op: string): Promise<{ dir: NodeRow; key: string }> {
+    const dir = requireDirectory(this.ctx, parent, op);
+    checkName(name, this.ctx.driver.capabilities.limits, op);
+    await this.refresher.ensureListed(parent);
+    const key = joinKey(this.ctx.index.pathOf(parent), name);
+    checkKey(key, this.ctx.driver.capabilities.limits, op);
+    return { dir, key };
+  }
+
+  /** Creates a regular file in the index (state 'new'); it reaches the backend on release. */
+  async createFile(parent: Ino, name: string, mode: number, caller: Caller): Promise<NodeRow> {
+    const { dir } = await this.prepare(parent, name, 'create');
+    const node = this.ctx.index.create(parent, name, this.newNode(dir, caller, 'file', mode));
+    return node;
+  }
+
+  /** mknod for regular files: created and uploaded (empty) at once. EPERM for any other type. */
+  async mknod(parent: Ino, name: string, mode: number, caller: Caller): Promise<NodeRow> {
+    const type = mode & constants.S_IFMT;
+    if (type !== 0 && type !== constants.S_IFREG) {
+      throw new FsError('EPERM', `mknod '${name}': only regular files can be created (mode ${mode.toString(8)})`, { path: name, op: 'mknod' });
+    }
+    const node = await this.createFile(parent, name, mode, caller);
+    await withFile(this.ctx, node, (file) => commitFile(this.ctx, file));
+    return requireNode(this.ctx, node.ino, 'mknod');
+  }
+
+  /** Creates a directory: index (marked listed: it is empty), then its backend marker. */
+  async mkdir(parent: Ino, name: string, mode: number, caller: Caller): Promise<NodeRow> {
+    const { dir, key } = await this.prepare(parent, name, 'mkdir');
+    const node = this.ctx.index.create(parent, name, this.newNode(dir, caller, 'directory', mode));
+    this.ctx.index.reconcileDirectory(node.ino, [], Date.now());
+    await this.orRollBack(parent, name, node, () => mirrorMkdir(this.ctx, node.ino, key));
+    return this.ctx.index.update(node.ino, { state: 'clean', remote: { size: 0, mtimeMs: Date.now() } });
+  }
+
+  /** Creates a symlink: index, then its backend object (content = target). */
+  async symlink(parent: Ino, name: string, target: string, caller: Caller): Promise<NodeRow> {
+    const bytes = Buffer.byteLength(target, 'utf8');
+    if (bytes === 0) throw new FsError('ENOENT', `symlink '${name}': empty target`, { path: name, op: 'symlink' });
+    if (bytes > MAX_TARGET_BYTES || target.includes('\0')) {
+      throw new FsError(bytes > MAX_TARGET_BYTES ? 'ENAMETOOLONG' : 'EINVAL', `symlink '${name}': bad target (${bytes} bytes)`, { path: name, op: 'symlink' });
+    }
+    const { dir, key } = await this.prepare(parent, name, 'symlink');
+    const fields = { ...this.newNode(dir, caller, 'symlink', 0o777), target, size: bytes };
+    const node = this.ctx.index.create(parent, name, fields);
+    await this.orRollBack(parent, name, node, () => mirrorSymlink(this.ctx, node.ino, key));
+    return requireNode(this.ctx, node.ino, 'symlink');
+  }
+
+  /** Removes a file or symlink name (EISDIR for a directory); the node goes when its last name and handle do. */
+  async unlink(parent: Ino, name: string): Promise<void> {
+    const { key } = await this.prepare(parent, name, 'unlink');
+    const node = this.existing(parent, name, 'unlink');
+    if (node.type === 'directory') throw new FsError('EISDIR', `unlink '${key}': is a directory`, { path: key, op: 'unlink' });
+    this.ctx.index.unlink(parent, name);
+    await mirrorUnlink(this.ctx, node.ino, key);
+    await forgetIfOrphan(this.ctx, node.ino);
+  }
+
+  /** Removes an empty directory (listed afresh first when stale: ENOTEMPTY must see the backend's children). */
+  async rmdir(parent: Ino, name: string): Promise<void> {
+    const { key } = await this.prepare(parent, name, 'rmdir');
+    const node = this.existing(parent, name, 'rmdir');
+    if (node.type !== 'directory') throw new FsError('ENOTDIR', `rmdir '${key}': not a directory`, { path: key, op: 'rmdir' });
+    await this.refresher.ensureListed(node.ino, { fresh: true });
+    if (this.ctx.index.childCount(node.ino) > 0) throw new FsError('ENOTEMPTY', `rmdir '${key}': directory not empty`, { path: key, op: 'rmdir' });
+    this.ctx.index.unlink(parent, name);
+    this.ctx.index.forget(node.ino);
+    await mirrorRmdir(this.ctx, node.ino, key);
+  }
+
+  /**
+   * rename(2): atomic in the index (replacing a file, or an empty directory),
+   * then the backend: one move for a file, a move of everything below for a
+   * directory. Renaming a name onto another name of the same inode does nothing.
+   */
+  async rename(parent: Ino, name: string, newParent: Ino, newName: string): Promise<void> {
+    const { key: from } = await this.prepare(parent, name, 'rename');
+    const { key: to } = await this.prepare(newParent, newName, 'rename');
+    const node = this.existing(parent, name, 'rename');
+    const target = this.ctx.index.lookup(newParent, newName);
+    if (target?.ino === node.ino) return;
+    if (target?.type === 'directory' && node.type === 'directory') await this.refresher.ensureListed(target.ino, { fresh: true });
+    const { replaced } = this.ctx.index.rename(parent, name, newParent, newName);
+    if (replaced?.lastLink && replaced.node.type === 'directory') this.ctx.index.forget(replaced.node.ino);
+    if (node.type === 'directory') await this.relist(await mirrorRenameDirectory(this.ctx, node.ino, from, to));
+    else await mirrorRenameFile(this.ctx, node.ino, from, to, replaced !== undefined);
+    if (replaced && replaced.node.type !== 'directory') await forgetIfOrphan(this.ctx, replaced.node.ino);
+  }
+
+  /** A second name for a file (EPERM for a directory); on the backend, a copy. */
+  async link(ino: Ino, newParent: Ino, newName: string): Promise<NodeRow> {
+    const node = requireNode(this.ctx, ino, 'link');
+    if (node.type === 'directory') throw new FsError('EPERM', `link: inode ${ino} is a directory`, { op: 'link' });
+    const { key } = await this.prepare(newParent, newName, 'link');
+    const from = this.ctx.index.pathOf(ino);
+    this.ctx.index.link(ino, newParent, newName);
+    await mirrorLink(this.ctx, ino, from, key);
+    return requireNode(this.ctx, ino, 'link');
+  }
+
+  /**
+   * Lists again the directories that received objects the index did not
+   * know (swept by a directory rename): for each, its deepest directory the
+   * index has, so the new entries show at once.
+   */
+  private async relist(keys: string[]): Promise<void> {
+    const dirs = new Set<Ino>();
+    for (const key of keys) {
+      let path = parentKey(key);
+      let node = this.ctx.index.resolve(path);
+      while (node?.type !== 'directory' && path !== '') {
+        path = parentKey(path);
+        node = this.ctx.index.resolve(path);
+      }
+      if (node?.type === 'directory') dirs.add(node.ino);
+    }
+    for (const dir of dirs) await this.refresher.listNow(dir);
+  }
+
+  /** Fields of a new node: the caller's uid; the parent's gid under a setgid directory (which new directories inherit). */
+  private newNode(dir: NodeRow, caller: Caller, type: NodeType, permissions: number): NewNode {
+    const now = nowNs();
+    const setgidParent = (dir.mode & S_ISGID) !== 0;
+    const bits = type === 'directory' && setgidParent ? permissions | S_ISGID : permissions;
+    return {
+      type,
+      mode: modeOf(type, bits),
+      uid: caller.uid,
+      gid: setgidParent ? dir.gid : caller.gid,
+      size: 0,
+      atimeNs: now,
+      mtimeNs: now,
+      ctimeNs: now,
+      state: 'new',
+    };
+  }
+
+  private existing(parent: Ino, name: string, op: string): NodeRow {
+    const node = this.ctx.index.lookup(parent, name);
+    if (!node) throw new FsError('ENOENT', `${op}: no entry '${name}' in '${this.ctx.index.pathOf(parent)}'`, { path: name, op });
+    return node;
+  }
+
+  /** Runs the backend half; when it fails, takes the new node out of the index again and rethrows. */
+  private async orRollBack(parent: Ino, name: string, node: NodeRow, mirror: () => Promise<void>): Promise<void> {
+    try {
+      await mirror();
+    } catch (err) {
+      if (this.ctx.index.lookup(parent, name)?.ino === node.ino) {
+        this.ctx.index.unlink(parent, name);
+        this.ctx.index.forget(node.ino);
+      }
+      throw err;
+    }
+  }
+}
