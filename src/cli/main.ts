@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { registerDisksCommand } from './commands/disks.js';
 import { registerFileCommands } from './commands/files.js';
 import { registerLsCommand } from './commands/ls.js';
+import { registerMountCommands } from './commands/mount.js';
 import { registerStorageTestCommand } from './commands/storage-test.js';
 import { CliContext, type GlobalOptions } from './context.js';
 import { printError } from './errors.js';
@@ -31,6 +32,7 @@ function buildProgram(ctx: CliContext): Command {
   registerStorageTestCommand(program, ctx);
   registerLsCommand(program, ctx);
   registerFileCommands(program, ctx);
+  registerMountCommands(program, ctx);
   return program;
 }
 

@@ -4,11 +4,11 @@
  * whose code the adapter maps to an errno in one place.
  */
 
-/** Inode number; the root directory is ROOT_INO. */
+/** Inode number; the root directory is ROOT_INO. Stays below 2^32 (fuse-native passes 32 bits). */
 export type Ino = number;
 export const ROOT_INO: Ino = 1;
 
-/** An open file handle, returned by open/create. */
+/** An open file handle, returned by open/create. Stays below 2^31. */
 export type Fh = number;
 
 /** What an inode is. */
@@ -99,7 +99,10 @@ export interface Vfs {
   mknod(parent: Ino, name: string, mode: number, caller: Caller): Promise<Attr>;
   /** Up to `length` bytes at `offset`; fewer only at end of file. */
   read(fh: Fh, offset: number, length: number): Promise<Buffer>;
-  /** Writes all of `data` at `offset` (at the end for O_APPEND handles); returns the byte count. */
+  /**
+   * Writes all of `data` at `offset` (at the end for O_APPEND handles); returns the byte count.
+   * `data` is libfuse's memory: it is valid only until the promise settles, so never keep it.
+   */
   write(fh: Fh, offset: number, data: Buffer): Promise<number>;
   /** Called on every close(2) of a descriptor. */
   flush(fh: Fh): Promise<void>;

@@ -1,0 +1,109 @@
+import { resolve } from 'node:path';
+import { FsError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { Caller, Vfs } from '../daemon/vfs/types.js';
+import { createFuseOps } from './adapter.js';
+import { allowOtherPermitted, asFuseNativeOptions, mountOptions } from './mount-options.js';
+import { findMount, fusermount, unmountKernel } from './mountinfo.js';
+import { prepareMountpoint } from './mountpoint.js';
+import { StoragedFuse } from './native.js';
+
+/** How to mount. */
+export interface MountVfsOptions {
+  logger: Logger;
+  /** Source name shown by df and /proc/mounts, e.g. `storaged:s3`. */
+  fsName: string;
+  /** Seconds (config mount.attr_timeout / entry_timeout). */
+  attrTimeout: number;
+  entryTimeout: number;
+  /** Default true; dropped with a warning when a non-root user may not use it. */
+  allowOther?: boolean;
+  /** Who requests are attributed to (default: this process's uid/gid; see AdapterOptions.caller). */
+  caller?: Caller;
+  /** Longest wait for the kernel's INIT after mounting (default 30 s). */
+  initTimeoutMs?: number;
+}
+
+/** A live mount. */
+export interface MountHandle {
+  /** The absolute mountpoint. */
+  readonly mountpoint: string;
+  /** The `-o` options it was mounted with. */
+  readonly options: readonly string[];
+  /**
+   * Unmounts: a plain unmount, or a lazy one when files are still open (they
+   * keep working until closed, so keep the VFS open until this resolves and
+   * close it after). Calling it again returns the same promise.
+   */
+  unmount(): Promise<void>;
+}
+
+/**
+ * Mounts `vfs` at `mountpoint` through fuse-native. Cleans a stale mount
+ * left there by a crashed process (and logs it), fails with EBUSY on a live
+ * one, creates the folder if missing. Resolves once the kernel has
+ * initialised the mount. Rejects with FsError naming the mountpoint.
+ */
+export async function mountVfs(vfs: Vfs, mountpoint: string, options: MountVfsOptions): Promise<MountHandle> {
+  const path = resolve(mountpoint);
+  const { logger } = options;
+  await prepareMountpoint(path, logger);
+
+  let allowOther = options.allowOther ?? true;
+  if (allowOther && !allowOtherPermitted()) {
+    logger.warn('allow_other needs user_allow_other in /etc/fuse.conf; mounting for this user only');
+    allowOther = false;
+  }
+  const list = mountOptions({ fsName: options.fsName, attrTimeout: options.attrTimeout, entryTimeout: options.entryTimeout, allowOther });
+  const ops = createFuseOps(vfs, {
+    logger,
+    caller: options.caller ?? { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, pid: 0 },
+    pathCacheTtlMs: options.entryTimeout * 1000,
+  });
+  const fuse = new StoragedFuse(path, ops, { ...asFuseNativeOptions(list), timeout: false }, async (target) => {
+    try {
+      const how = await unmountKernel(target);
+      if (how === 'lazy') logger.warn({ mountpoint: target }, 'mount busy (files still open): detached lazily');
+    } catch (err) {
+      // Already unmounted from outside (fusermount -u): only the native handle is left to release.
+      if ((await findMount(target)) !== undefined) throw err;
+    }
+  });
+
+  await withTimeout(
+    new Promise<void>((done, fail) => fuse.mount((err) => (err ? fail(err) : done()))),
+    options.initTimeoutMs ?? 30_000,
+    path,
+  ).catch(async (err: unknown) => {
+    // Mounted, but the kernel never initialised it: do not leave a dead mount behind.
+    if (err instanceof FsError && err.code === 'ETIMEDOUT') await fusermount(['-uz', path]).catch(() => undefined);
+    throw mountFailure(err, path);
+  });
+  logger.info({ mountpoint: path, options: list }, 'mounted');
+
+  let unmounting: Promise<void> | undefined;
+  return {
+    mountpoint: path,
+    options: list,
+    unmount: () => (unmounting ??= new Promise<void>((done, fail) => fuse.unmount((err) => (err ? fail(err) : done())))),
+  };
+}
+
+function mountFailure(err: unknown, mountpoint: string): FsError {
+  if (err instanceof FsError) return err;
+  const reason = err instanceof Error ? err.message : String(err);
+  const hint = reason === 'fuse failed' ? ' (is /dev/fuse present, and may this user mount FUSE filesystems?)' : '';
+  return new FsError('EIO', `cannot mount at '${mountpoint}': ${reason}${hint}`, { path: mountpoint, op: 'mount', cause: err });
+}
+
+async function withTimeout<T>(work: Promise<T>, ms: number, mountpoint: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new FsError('ETIMEDOUT', `the kernel did not initialise the mount at '${mountpoint}' within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
