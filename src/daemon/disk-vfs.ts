@@ -4,9 +4,12 @@ import type { StoragedConfig } from '../core/config/loader.js';
 import type { Logger } from '../core/logger.js';
 import type { StorageDriver } from '../drivers/types.js';
 import { openBlockCache } from './cache/block-cache.js';
+import type { WorkingFiles } from './cache/types.js';
 import { createContentManager } from './content/index.js';
 import { openDatabase } from './db.js';
 import { openMetadataIndex } from './meta/index.js';
+import type { MetadataIndex } from './meta/types.js';
+import { nowNs } from './vfs/clock.js';
 import { createVfs } from './vfs/vfs.js';
 import type { Vfs } from './vfs/types.js';
 
@@ -28,7 +31,9 @@ const LIST_CONCURRENCY = 16;
  * Assembles the VFS of one disk: its cache folder `<cache.dir>/<disk>` holds
  * `meta.db` (SQLite, WAL: metadata index and block tables), `blocks/` and
  * `work/`. The block cache is limited to cache.maxSize; blocks, read-ahead,
- * fetch concurrency and the listing TTL come from config.mount. EINVAL for a
+ * fetch concurrency and the listing TTL come from config.mount. Index and
+ * VFS share one clock (vfs/clock.ts). Working files of inodes the index no
+ * longer has are deleted before the VFS starts. EINVAL for a
  * disk name that cannot be a folder name; EIO when the database cannot be
  * opened. Vfs.close() closes everything opened here, not the driver.
  */
@@ -42,8 +47,10 @@ export async function createDiskVfs(options: DiskVfsOptions): Promise<Vfs> {
   const gid = options.gid ?? process.getgid?.() ?? 0;
   const db = openDatabase(join(dir, 'meta.db'));
   try {
-    const index = openMetadataIndex(db, { uid, gid });
+    // One clock for the index and the VFS: times stay strictly increasing across both.
+    const index = openMetadataIndex(db, { uid, gid, now: nowNs });
     const cache = openBlockCache(db, dir, { blockSize: config.mount.blockSize, maxBytes: config.cache.maxSize });
+    await removeStrayWorkingFiles(cache.working, index, logger);
     const content = createContentManager({
       driver,
       index,
@@ -53,6 +60,7 @@ export async function createDiskVfs(options: DiskVfsOptions): Promise<Vfs> {
       readAhead: config.mount.readAhead,
       fetchConcurrency: config.mount.fetchConcurrency,
       logger: logger.child({ component: 'content' }),
+      promoteWorkingFile: (ino, hash, size) => cache.promote(ino, hash, size),
     });
     logger.debug({ disk: diskName, cacheDir: dir }, 'disk VFS opened');
     return createVfs({
@@ -71,5 +79,18 @@ export async function createDiskVfs(options: DiskVfsOptions): Promise<Vfs> {
   } catch (err) {
     if (db.open) db.close();
     throw err;
+  }
+}
+
+/**
+ * Deletes the working files of inodes the index no longer has (the index's
+ * startup sweep deleted nodes left nameless by the previous run: their
+ * dirty data belongs to no file any more).
+ */
+async function removeStrayWorkingFiles(working: WorkingFiles, index: MetadataIndex, logger: Logger): Promise<void> {
+  for (const ino of working.list()) {
+    if (index.get(ino) !== undefined) continue;
+    await working.remove(ino);
+    logger.debug({ ino }, 'removed the working file of a deleted inode');
   }
 }

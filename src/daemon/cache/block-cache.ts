@@ -15,6 +15,15 @@ export interface BlockCacheOptions {
 export interface BlockCache {
   blocks: FileBlockStore;
   working: LocalWorkingFiles;
+  /**
+   * Turns the working file of `ino` into the clean block `hash` (the whole
+   * content of the file: `size` bytes, at most blockSize, hashing to `hash`)
+   * by moving its file into the block store, which saves writing the block
+   * and deleting the working file. The working file is gone afterwards
+   * either way; false when the store did not take it (the caller then puts
+   * the block itself).
+   */
+  promote(ino: number, hash: string, size: number): Promise<boolean>;
   /** Closes working files (syncing changed ones) and the block store; the database stays open (its owner closes it). */
   close(): Promise<void>;
 }
@@ -36,6 +45,7 @@ export function openBlockCache(db: Database, dir: string, options: BlockCacheOpt
   return {
     blocks,
     working,
+    promote: (ino, hash, size) => working.removeInto(ino, (path) => blocks.adopt(path, hash, size)),
     async close() {
       await working.closeAll();
       blocks.close();

@@ -140,11 +140,26 @@ export class FileBlockStore implements BlockStore {
       this.touch(hash);
       return hash;
     }
-    const store = this.store(hash, data).finally(() => this.storing.delete(hash));
-    this.storing.set(hash, store);
-    await store;
-    this.enforceLimit();
+    await this.storeOnce(hash, data.length, (path, temp) => writeFile(temp, data).then(() => rename(temp, path)));
     return hash;
+  }
+
+  /**
+   * Moves `file` (complete, on the cache's file system: `size` bytes whose
+   * sha256 hex is `hash`, which the caller vouches for) into the store as
+   * that block, by a rename. False, with the file where it was, when the
+   * block is stored or being stored already, the store is closed, or the
+   * move fails.
+   */
+  async adopt(file: string, hash: string, size: number): Promise<boolean> {
+    if (this.closed || !HASH_PATTERN.test(hash) || !(size >= 0 && size <= this.blockSize)) return false;
+    if (this.storing.has(hash) || this.sql.has.get(hash) !== undefined) return false;
+    try {
+      await this.storeOnce(hash, size, (path) => rename(file, path));
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   touch(hash: string): void {
@@ -212,7 +227,15 @@ export class FileBlockStore implements BlockStore {
     this.closed = true;
   }
 
-  private async store(hash: string, data: Buffer): Promise<void> {
+  /** Stores a block not stored yet (`place` puts its file at `path`, possibly through `temp`), one store per hash at a time. */
+  private async storeOnce(hash: string, size: number, place: (path: string, temp: string) => Promise<void>): Promise<void> {
+    const store = this.store(hash, size, place).finally(() => this.storing.delete(hash));
+    this.storing.set(hash, store);
+    await store;
+    this.enforceLimit();
+  }
+
+  private async store(hash: string, size: number, place: (path: string, temp: string) => Promise<void>): Promise<void> {
     await this.unlinking.get(hash);
     const folder = join(this.root, hash.slice(0, 2));
     const path = join(folder, hash);
@@ -222,16 +245,15 @@ export class FileBlockStore implements BlockStore {
         await mkdir(folder, { recursive: true });
         this.madeFolders.add(folder);
       }
-      await writeFile(temp, data);
-      await rename(temp, path);
+      await place(path, temp);
     } catch (err) {
       await unlink(temp).catch(() => undefined);
       throw fromSystemError(err, { path, op: 'put block' });
     }
     // Closed meanwhile: the file stays without a row; the next sweep removes it.
     if (this.closed) return;
-    if (this.sql.insert.run(hash, data.length, this.now()).changes === 1) {
-      this.bytes += data.length;
+    if (this.sql.insert.run(hash, size, this.now()).changes === 1) {
+      this.bytes += size;
       this.count += 1;
     }
   }

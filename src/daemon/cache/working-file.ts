@@ -21,10 +21,10 @@ export interface WorkingFileOwner {
  */
 export class LocalWorkingFile implements WorkingFile {
   private mutations: Promise<unknown> = Promise.resolve();
-  private dirty = false;
   private state: 'open' | 'closed' | 'removed' = 'open';
   private refs = 1;
 
+  /** `dirty`: changed since its state was last recorded (a new file, never recorded, is). */
   constructor(
     readonly ino: number,
     readonly path: string,
@@ -32,6 +32,7 @@ export class LocalWorkingFile implements WorkingFile {
     private logicalSize: number,
     private readonly held: IntervalSet,
     private readonly owner: WorkingFileOwner,
+    private dirty = false,
   ) {}
 
   get size(): number {

@@ -16,13 +16,14 @@ interface WorkingRow {
  * Working files under `<dir>/work/<ino>`, with their size and held ranges in
  * the `working_files` table (see schema.ts; the caller migrates).
  *
- * Durability: a row is written when a working file is created (its initial
- * size, nothing held) and by every sync() and last close() after a change:
- * the size and held ranges of that moment, whose bytes were fsynced first.
- * After a crash, the row and the file together give the content as of the
- * last sync; bytes written later may or may not be in the file but are not
- * counted as held. Startup drops rows whose file is gone and files without a
- * row (neither can be trusted).
+ * Durability: a row is written by every sync() and last close() after a
+ * change (a new working file counts as changed): the size and held ranges of
+ * that moment, whose bytes were fsynced first. After a crash, the row and the
+ * file together give the content as of the last sync; bytes written later
+ * may or may not be in the file but are not counted as held. Startup drops
+ * rows whose file is gone and files without a row (neither can be trusted):
+ * a working file never synced is dropped, as if it had never been created.
+ * A working file removed before its first sync never costs a database write.
  *
  * Operations on one inode (open, last close, remove) run one at a time in call
  * order; opening an inode that is already open returns the same object.
@@ -30,6 +31,8 @@ interface WorkingRow {
 export class LocalWorkingFiles implements WorkingFiles, WorkingFileOwner {
   private readonly root: string;
   private readonly known = new Set<number>();
+  /** Inodes whose working file has a row (recorded by a sync, or found at startup). */
+  private readonly rows = new Set<number>();
   private readonly live = new Map<number, LocalWorkingFile>();
   private readonly locks = new Map<number, Promise<unknown>>();
   private readonly sql: {
@@ -86,13 +89,30 @@ export class LocalWorkingFiles implements WorkingFiles, WorkingFileOwner {
       const file = this.live.get(ino);
       this.live.delete(ino);
       if (file !== undefined) await file.finish(false);
-      this.sql.remove.run(ino);
-      this.known.delete(ino);
-      try {
-        await unlink(this.pathOf(ino));
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw fromSystemError(err, { path: this.pathOf(ino), op: 'remove' });
-      }
+      this.forgetRow(ino);
+      await this.unlinkFile(ino);
+    });
+  }
+
+  /**
+   * Ends the working file of `ino` as remove() does, but first offers its
+   * file (closed, with exactly its logical size) to `take`, which may move
+   * it elsewhere (the block store adopting it as a clean block) and resolves
+   * true when it did; otherwise, or when `take` fails, the file is deleted.
+   * Resolves to what `take` said. Nothing happens (false) for an inode
+   * without a working file.
+   */
+  async removeInto(ino: number, take: (path: string) => Promise<boolean>): Promise<boolean> {
+    checkIno(ino);
+    return this.exclusive(ino, async () => {
+      if (!this.known.has(ino)) return false;
+      const file = this.live.get(ino);
+      this.live.delete(ino);
+      if (file !== undefined) await file.finish(false);
+      this.forgetRow(ino);
+      const taken = await take(this.pathOf(ino)).catch(() => false);
+      if (!taken) await this.unlinkFile(ino);
+      return taken;
     });
   }
 
@@ -109,6 +129,7 @@ export class LocalWorkingFiles implements WorkingFiles, WorkingFileOwner {
   persist(ino: number, size: number, ranges: Array<[number, number]>): void {
     try {
       this.sql.upsert.run(ino, size, JSON.stringify(ranges), Date.now());
+      this.rows.add(ino);
     } catch (err) {
       throw new FsError('EIO', `cannot record working file of inode ${ino}: ${String(err)}`, { path: this.pathOf(ino), op: 'sync', cause: err });
     }
@@ -129,9 +150,23 @@ export class LocalWorkingFiles implements WorkingFiles, WorkingFileOwner {
     await file.finish(true);
   }
 
+  /** Deletes the row of a working file that is going away (when it has one). */
+  private forgetRow(ino: number): void {
+    if (this.rows.delete(ino)) this.sql.remove.run(ino);
+    this.known.delete(ino);
+  }
+
+  private async unlinkFile(ino: number): Promise<void> {
+    try {
+      await unlink(this.pathOf(ino));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw fromSystemError(err, { path: this.pathOf(ino), op: 'remove' });
+    }
+  }
+
   private async load(ino: number, initialSize: number): Promise<LocalWorkingFile> {
     const path = this.pathOf(ino);
-    const row = this.sql.get.get(ino);
+    const row = this.rows.has(ino) ? this.sql.get.get(ino) : undefined;
     let handle: FileHandle | undefined;
     try {
       if (row !== undefined) {
@@ -146,10 +181,11 @@ export class LocalWorkingFiles implements WorkingFiles, WorkingFileOwner {
           return new LocalWorkingFile(ino, path, handle, row.size, held, this);
         }
       }
+      // 'w+' creates the file empty (or empties a leftover): only a bigger initial size needs a truncate.
       handle = await open(path, 'w+');
-      await handle.truncate(initialSize);
-      this.persist(ino, initialSize, []);
-      return new LocalWorkingFile(ino, path, handle, initialSize, new IntervalSet(), this);
+      if (initialSize > 0) await handle.truncate(initialSize);
+      // Unsynced from the start: its first sync or last close records its row.
+      return new LocalWorkingFile(ino, path, handle, initialSize, new IntervalSet(), this, true);
     } catch (err) {
       await handle?.close().catch(() => undefined);
       throw fromSystemError(err, { path, op: 'open working file' });
@@ -173,8 +209,12 @@ export class LocalWorkingFiles implements WorkingFiles, WorkingFileOwner {
     const files = new Set(readdirSync(this.root).filter((name) => /^[1-9][0-9]*$/.test(name)));
     const rows = db.prepare<number>('SELECT ino FROM working_files').pluck().all();
     for (const ino of rows) {
-      if (files.delete(String(ino))) this.known.add(ino);
-      else this.sql.remove.run(ino);
+      if (files.delete(String(ino))) {
+        this.known.add(ino);
+        this.rows.add(ino);
+      } else {
+        this.sql.remove.run(ino);
+      }
     }
     for (const orphan of files) unlinkSync(join(this.root, orphan));
   }

@@ -2,14 +2,14 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { FsError } from '../../core/errors.js';
 import type { StorageDriver, WriteResult } from '../../drivers/types.js';
-import type { BlockStore } from '../cache/types.js';
 import type { BlockRef } from '../meta/types.js';
 import { blockCount } from './binding.js';
 
 /** What uploadContent needs. */
 export interface UploadRequest {
   driver: StorageDriver;
-  blocks: BlockStore;
+  /** Stores a block and resolves to its sha256 hex (BlockStore.put, or only hashing when the caller stores it later). */
+  putBlock: (data: Buffer) => Promise<string>;
   key: string;
   metadata: Record<string, string>;
   /** Total bytes to upload. */
@@ -33,8 +33,8 @@ export interface Uploaded {
 /**
  * Streams a file's content to `key` with one driver.write, block by block in
  * order (the next `lookahead` blocks are read while the current one is being
- * sent, so only a few blocks are in memory), putting every block into the block store
- * and hashing the whole content along the way. Rejects with the driver's
+ * sent, so only a few blocks are in memory), passing every block to
+ * putBlock and hashing the whole content along the way. Rejects with the driver's
  * FsError (or the one that failed producing a block); the caller changes
  * nothing local unless this resolves.
  */
@@ -70,7 +70,7 @@ function produceBlocks(request: UploadRequest): BlockProducer {
   const store = (index: number, data: Buffer): void => {
     storing = storing.then(
       () =>
-        request.blocks.put(data).then(
+        request.putBlock(data).then(
           (blockHash) => void refs.push({ index, hash: blockHash, size: data.length }),
           (error: unknown) => void (storeError ??= { error }),
         ),

@@ -6,13 +6,14 @@ import type { Ino } from '../vfs/types.js';
 import { assembleRange, type ContentLayers } from './assemble.js';
 import { blockCount, blockLength, type CleanBinding, type Epochs } from './binding.js';
 import { uploadContent } from './commit.js';
-import { hashContent, remoteMtime, versionOf } from './version.js';
+import { hashContent, remoteMtime, sha256Hex, versionOf } from './version.js';
 import type { BlockFetcher } from './fetcher.js';
 import { Mutex, ReadWriteLock } from './lock.js';
 import type { ContentLogger } from './options.js';
+import { canPromote, promoteOrPut } from './promote.js';
 import { ReadAhead } from './read-ahead.js';
 import { CleanVersion } from './clean-version.js';
-import type { CleanSource, Committed, FileContent } from './types.js';
+import type { CleanSource, CommitOptions, Committed, FileContent } from './types.js';
 
 /** Everything a FileContent shares with the other files of its disk. */
 export interface ContentContext {
@@ -28,6 +29,8 @@ export interface ContentContext {
   logger: ContentLogger;
   /** Called when a commit or discard that pinned the content ends (the manager may drop it). */
   unpinned(content: FileContentImpl): void;
+  /** See ContentManagerOptions.promoteWorkingFile. */
+  promoteWorkingFile?: (ino: Ino, hash: string, size: number) => Promise<boolean>;
 }
 
 /**
@@ -124,14 +127,14 @@ export class FileContentImpl implements FileContent {
     });
   }
 
-  async commit(key: string, metadata: Record<string, string>): Promise<Committed> {
+  async commit(key: string, metadata: Record<string, string>, options: CommitOptions = {}): Promise<Committed> {
     this.pins++;
     try {
       return await this.mutations.run(async () => {
         // A working file closed by a release that came first is still this file's dirty data.
         await this.attachWorking();
         await this.refreshIfStale();
-        return this.isDirty() ? this.upload(key, metadata) : this.cleanVersion();
+        return this.isDirty() || options.force === true ? this.upload(key, metadata) : this.cleanVersion();
       });
     } finally {
       this.pins--;
@@ -227,14 +230,18 @@ export class FileContentImpl implements FileContent {
     await this.ctx.fetcher.prefetch(binding, index);
   }
 
-  /** Uploads the dirty content, then makes it the clean version (mutation lock held). */
+  /** Uploads the content (dirty, or clean when forced), then makes it the clean version (mutation lock held). */
   private async upload(key: string, metadata: Record<string, string>): Promise<Committed> {
     const { driver, blocks, blockSize, index } = this.ctx;
     const layers = this.layers();
     const size = this.size();
+    // A file that fits in one block and is held whole by its working file: that file becomes the block after the upload.
+    const promotable = canPromote(this.ctx, this.working, size);
+    let single: Buffer | undefined;
+    const putBlock = promotable ? async (data: Buffer) => sha256Hex((single = data)) : (data: Buffer) => blocks.put(data);
     const uploaded = await uploadContent({
       driver,
-      blocks,
+      putBlock,
       key,
       metadata,
       size,
@@ -252,7 +259,10 @@ export class FileContentImpl implements FileContent {
       this.forgetCleanState();
       this.knownHash = contentHash;
       this.working = undefined;
-      await this.removeWorking();
+      // Neither rejects. A promoted block is in the store once this returns; until then no read runs (exclusive).
+      if (promotable) await promoteOrPut(this.ctx, this.ino, refs[0]!.hash, single!);
+      // A forced upload of clean content has no working file to remove.
+      else if (this.ctx.working.exists(this.ino)) await this.removeWorking();
     });
     const source = this.binding!.source;
     return { ...versionOf(source), contentHash, mtimeMs: await remoteMtime(this.ctx, key, source.etag) };

@@ -65,6 +65,7 @@ class Manager implements DiskContentManager {
       fetcher: this.fetcher,
       epochs: this.epochs,
       unpinned: (content) => this.dropIfUnused(content.ino),
+      ...(options.promoteWorkingFile !== undefined ? { promoteWorkingFile: options.promoteWorkingFile } : {}),
     };
   }
 

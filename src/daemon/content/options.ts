@@ -31,4 +31,13 @@ export interface ContentManagerOptions {
   /** Ranged requests in flight per file for read-ahead, and per read or commit for its own blocks. */
   fetchConcurrency: number;
   logger?: ContentLogger;
+  /**
+   * Turns the working file of an inode into a clean block by moving it into
+   * the block store (BlockCache.promote): a commit of a file that fits in one
+   * block and is held whole by its working file uses it instead of a put and
+   * a remove. The working file is gone afterwards; false when the block was
+   * not stored (the commit then puts it). Optional: without it, every commit
+   * puts its blocks.
+   */
+  promoteWorkingFile?: (ino: number, hash: string, size: number) => Promise<boolean>;
 }

@@ -20,6 +20,12 @@ export interface Committed {
   mtimeMs: number;
 }
 
+/** Options of FileContent.commit. */
+export interface CommitOptions {
+  /** Upload even when the content is clean (the metadata changed). */
+  force?: boolean;
+}
+
 /**
  * The content of one regular file, shared by every handle open on it. Reads
  * come from the working file where it holds the range, else from cached
@@ -44,9 +50,12 @@ export interface FileContent {
    * Uploads the full content to `key` (missing ranges filled from the clean
    * content), atomically on the backend, with `metadata` (POSIX attributes).
    * Afterwards the content is clean: its blocks are in the cache and the
-   * index's block map, and the working file is gone.
+   * index's block map, and the working file is gone. Clean content is not
+   * uploaded (its current version is returned) unless `options.force`: then
+   * it is uploaded all the same, streamed from cached blocks and the
+   * backend (an attribute-only change, empty files included).
    */
-  commit(key: string, metadata: Record<string, string>): Promise<Committed>;
+  commit(key: string, metadata: Record<string, string>, options?: CommitOptions): Promise<Committed>;
 }
 
 /**

@@ -10,6 +10,11 @@ export function versionOf(source: CleanSource): { etag?: string; size: number } 
   return source.etag === undefined ? { size: source.size } : { etag: source.etag, size: source.size };
 }
 
+/** sha256 hex of a buffer. */
+export function sha256Hex(data: Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
 /** sha256 hex of `size` bytes of content, read block by block from its layers (never all in memory). */
 export async function hashContent(layers: ContentLayers, size: number): Promise<string> {
   const hash = createHash('sha256');

@@ -8,7 +8,7 @@ import { reconcileDirectory } from './reconcile.js';
 import { renameEntry } from './rename.js';
 import { META_SCHEMA_MODULE, META_SCHEMA_STEPS } from './schema.js';
 import { prepareStatements } from './statements.js';
-import type { BlockRef, MetadataIndex, NewNode, NodeRow, NodeUpdate, ReconcileResult, RemoteChild, Unlinked } from './types.js';
+import type { BlockRef, MetadataIndex, NewNode, NodeRow, NodeUpdate, ReconcileOptions, ReconcileResult, RemoteChild, Unlinked } from './types.js';
 
 export { decodePosixMetadata, encodePosixMetadata, isSymlinkStat, remoteChildFromStat } from './posix-metadata.js';
 
@@ -133,8 +133,10 @@ export class SqliteMetadataIndex implements MetadataIndex {
         if (value !== undefined) target[key] = value;
         else if (CLEARABLE.includes(key as keyof NodeUpdate)) delete target[key];
       }
-      this.st.updateNode.run(toNodeParams(node));
-      return this.core.requireNode(ino);
+      const params = toNodeParams(node);
+      this.st.updateNode.run(params);
+      // The stored row, rebuilt from what was written rather than read back.
+      return toNodeRow([ino, ...insertValues(params)]);
     });
   }
 
@@ -163,8 +165,8 @@ export class SqliteMetadataIndex implements MetadataIndex {
     return this.guard(() => this.st.getListedAt.get(dir));
   }
 
-  reconcileDirectory(dir: Ino, children: RemoteChild[], now: number): ReconcileResult {
-    return this.transaction(() => reconcileDirectory(this.core, dir, children, now));
+  reconcileDirectory(dir: Ino, children: RemoteChild[], now: number, options: ReconcileOptions = {}): ReconcileResult {
+    return this.transaction(() => reconcileDirectory(this.core, dir, children, now, options));
   }
 
   blocks(ino: Ino): BlockRef[] {

@@ -3,7 +3,7 @@ import type { Ino } from '../vfs/types.js';
 import type { IndexCore } from './core.js';
 import { DEFAULT_PERMISSIONS, withTypeBits } from './node-row.js';
 import type { LocalChildRecord } from './statements.js';
-import type { ReconcileResult, RemoteChild, RemoteVersion } from './types.js';
+import type { ReconcileOptions, ReconcileResult, RemoteChild, RemoteVersion } from './types.js';
 
 /**
  * Merges a complete backend listing of directory `dir` into the index, in
@@ -14,7 +14,12 @@ import type { ReconcileResult, RemoteChild, RemoteVersion } from './types.js';
  * - a clean local child whose remote version differs (etag when both have
  *   one, else size + mtimeMs) is refreshed: size, mtime, remote version and
  *   the attributes the child carries; mode/uid/gid it does not carry stay;
- *   its block map and content hash are dropped; ctime = now;
+ *   its block map and content hash are dropped; ctime = now; its ino is
+ *   reported in `changed`;
+ * - a local directory listed as a directory is unchanged whatever the
+ *   listing says of it (directories have no version, and backends report
+ *   their times inconsistently: an S3 prefix lists with time 0); one with no
+ *   remote version (local-only) takes the listed one and becomes clean;
  * - a clean local child of another type than the remote one is replaced;
  * - a 'new'/'dirty' local child is kept; when the remote version differs from
  *   what the node last synced with, its ino is reported in `conflicts`;
@@ -23,17 +28,19 @@ import type { ReconcileResult, RemoteChild, RemoteVersion } from './types.js';
  *   with local changes: those stay, and so do the directories holding them,
  *   which become local-only ('new', no remote version);
  * - removed nodes lose their rows (block maps and xattrs with them), except
- *   a hard-linked file that keeps other names.
+ *   a hard-linked file that keeps other names, and a node `options.keep`
+ *   names: it keeps its row with nlink 0 (ctime = now) until forget().
  * Duplicate names in the listing (an object store holding both 'a' and 'a/')
  * keep the directory. Names that cannot be entries ('', '.', '..', with '/')
  * are skipped. Updated counts a replaced node once.
  */
-export function reconcileDirectory(core: IndexCore, dir: Ino, children: RemoteChild[], nowMs: number): ReconcileResult {
+export function reconcileDirectory(core: IndexCore, dir: Ino, children: RemoteChild[], nowMs: number, options: ReconcileOptions = {}): ReconcileResult {
   core.requireDirectory(dir);
-  const result: ReconcileResult = { added: 0, updated: 0, removed: 0, conflicts: [] };
+  const result: ReconcileResult = { added: 0, updated: 0, removed: 0, changed: [], conflicts: [] };
   const local = new Map<string, LocalChildRecord>();
   for (const record of core.st.localChildren.all(dir)) local.set(record.name, record);
   const ctimeNs = core.now();
+  const removal: Removal = { core, keep: options.keep, ctimeNs };
 
   for (const child of uniqueChildren(children)) {
     const existing = local.get(child.name);
@@ -44,11 +51,15 @@ export function reconcileDirectory(core: IndexCore, dir: Ino, children: RemoteCh
     }
     local.delete(child.name);
     const type = remoteType(child);
+    if (existing.type === 'directory' && type === 'directory') {
+      if (existing.remote_size === null) markDirectorySynced(core, existing.ino, child);
+      continue;
+    }
     const changed = !sameVersion(existing, child);
     if (existing.state !== 'clean') {
       if (changed) result.conflicts.push(existing.ino);
     } else if (existing.type !== type) {
-      if (removeTree(core, dir, existing)) {
+      if (removeTree(removal, dir, existing)) {
         insertChild(core, dir, child);
         result.updated++;
       } else {
@@ -57,12 +68,13 @@ export function reconcileDirectory(core: IndexCore, dir: Ino, children: RemoteCh
     } else if (changed) {
       refreshChild(core, existing.ino, type, child, ctimeNs);
       result.updated++;
+      result.changed.push(existing.ino);
     }
   }
 
   for (const gone of local.values()) {
     if (gone.state !== 'clean' || gone.remote_size === null) continue;
-    if (removeTree(core, dir, gone)) result.removed++;
+    if (removeTree(removal, dir, gone)) result.removed++;
   }
   core.recountLinks(dir);
   core.st.setListedAt.run(dir, Math.round(nowMs));
@@ -137,6 +149,12 @@ function insertChild(core: IndexCore, dir: Ino, child: RemoteChild): void {
   core.st.insertEntry.run(dir, child.name, ino);
 }
 
+/** A listed directory that had no remote version (local-only, or never synced) now has the listed one. */
+function markDirectorySynced(core: IndexCore, ino: Ino, child: RemoteChild): void {
+  const remote = remoteVersion(child);
+  core.st.markDirectorySynced.run(remote.etag ?? null, remote.size, remote.mtimeMs, ino);
+}
+
 function refreshChild(core: IndexCore, ino: Ino, type: NodeType, child: RemoteChild, ctimeNs: bigint): void {
   const remote = remoteVersion(child);
   core.st.refreshNode.run({
@@ -155,16 +173,26 @@ function refreshChild(core: IndexCore, ino: Ino, type: NodeType, child: RemoteCh
   core.st.clearBlocks.run(ino);
 }
 
+/** What removeTree works with. */
+interface Removal {
+  core: IndexCore;
+  /** Nodes that keep their row when they lose their last name. */
+  keep: ((ino: Ino) => boolean) | undefined;
+  /** ctime of the nodes kept. */
+  ctimeNs: bigint;
+}
+
 /**
  * Removes a clean child (and, for a directory, every clean node below it).
  * Returns false when something below holds local changes: that directory
  * then stays, local-only.
  */
-function removeTree(core: IndexCore, parent: Ino, child: LocalChildRecord): boolean {
+function removeTree(removal: Removal, parent: Ino, child: LocalChildRecord): boolean {
+  const { core } = removal;
   if (child.type === 'directory') {
     let emptied = true;
     for (const below of core.st.localChildren.all(child.ino)) {
-      if (below.state !== 'clean' || !removeTree(core, child.ino, below)) emptied = false;
+      if (below.state !== 'clean' || !removeTree(removal, child.ino, below)) emptied = false;
     }
     if (!emptied) {
       core.st.markLocalOnly.run(child.ino);
@@ -174,7 +202,11 @@ function removeTree(core: IndexCore, parent: Ino, child: LocalChildRecord): bool
   }
   core.st.deleteEntry.run(parent, child.name);
   const names = core.st.linkCount.get(child.ino)!;
-  if (names === 0) core.st.deleteNode.run(child.ino);
-  else core.st.setNlink.run(names, child.ino);
+  if (names === 0 && removal.keep?.(child.ino) !== true) {
+    core.st.deleteNode.run(child.ino);
+    return true;
+  }
+  core.st.setNlink.run(names, child.ino);
+  if (names === 0) core.st.touchCtime.run({ ino: child.ino, now: removal.ctimeNs });
   return true;
 }

@@ -69,6 +69,10 @@ export function prepareStatements(db: Database) {
     ),
     /** A directory the backend lost but that holds local changes: it becomes local-only. */
     markLocalOnly: db.prepare("UPDATE nodes SET state = 'new', remote_etag = NULL, remote_size = NULL, remote_mtime_ms = NULL WHERE ino = ?"),
+    /** A directory the backend lists again (or lists for the first time) after it was local-only: clean, with its listed version. */
+    markDirectorySynced: db.prepare(
+      "UPDATE nodes SET state = 'clean', remote_etag = ?, remote_size = ?, remote_mtime_ms = ? WHERE ino = ?",
+    ),
     addNlink: db.prepare('UPDATE nodes SET nlink = nlink + ? WHERE ino = ?'),
     setNlink: db.prepare('UPDATE nodes SET nlink = ? WHERE ino = ?'),
     /** Sets mtime and ctime of a directory whose entries changed. */

@@ -93,8 +93,20 @@ export interface ReconcileResult {
   added: number;
   updated: number;
   removed: number;
+  /** Nodes refreshed in place because their remote version changed: content cached for them is outdated. */
+  changed: Ino[];
   /** Nodes whose remote changed while they had local changes (kept local; issue 4 resolves). */
   conflicts: Ino[];
+}
+
+/** Options of reconcileDirectory. */
+export interface ReconcileOptions {
+  /**
+   * True for a node still in use (an open file): when the backend no longer
+   * has it, it loses its name but keeps its row (nlink 0), as unlink of a
+   * last name does, until forget().
+   */
+  keep?: (ino: Ino) => boolean;
 }
 
 /**
@@ -141,9 +153,11 @@ export interface MetadataIndex {
    * Merges a complete backend listing of a directory: adds new children,
    * updates clean ones whose remote version changed (dropping their cached
    * block map), removes clean children the backend no longer has, keeps
-   * local ('new'/'dirty') nodes, and records the listing time.
+   * local ('new'/'dirty') nodes, and records the listing time. Directories
+   * have no version: only their existence and type count, their stored
+   * times stay. Removed nodes that `options.keep` names keep their row.
    */
-  reconcileDirectory(dir: Ino, children: RemoteChild[], now: number): ReconcileResult;
+  reconcileDirectory(dir: Ino, children: RemoteChild[], now: number, options?: ReconcileOptions): ReconcileResult;
 
   /** The block map of a file's clean content (what the block cache may hold). */
   blocks(ino: Ino): BlockRef[];

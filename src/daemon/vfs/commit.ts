@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto';
-import type { Committed } from '../content/types.js';
 import type { NodeUpdate } from '../meta/types.js';
 import { encodePosixMetadata } from '../meta/posix-metadata.js';
 import type { VfsContext } from './context.js';
@@ -25,10 +23,30 @@ export function saveFile(ctx: VfsContext, file: OpenFile): void {
   file.unsaved = false;
 }
 
-/** True when the file has a name and something the backend lacks (content, attributes, or it was never uploaded). */
-export function needsCommit(ctx: VfsContext, file: OpenFile): boolean {
-  const node = ctx.index.get(file.ino);
-  if (!node || ctx.index.pathsOf(file.ino).length === 0) return false;
+/**
+ * Records in the index that open files with dirty content have local
+ * changes (saveFile, or state 'dirty' when nothing else is unsaved): for a
+ * directory refresh, which keeps nodes with local changes and takes clean
+ * ones for the backend's (a deleted one would lose its name and, on
+ * release, its unsaved data).
+ */
+export function saveOpenFiles(ctx: VfsContext): void {
+  for (const file of ctx.handles.openFiles()) {
+    if (!file.content.isDirty()) continue;
+    // saveFile marks a clean node with dirty content 'dirty'; with nothing unsaved, that is done here.
+    if (file.unsaved || file.overlay) saveFile(ctx, file);
+    else if (ctx.index.get(file.ino)?.state === 'clean') ctx.index.update(file.ino, { state: 'dirty' });
+  }
+}
+
+/**
+ * True when the file has a name and something the backend lacks (content,
+ * attributes, or it was never uploaded). `node`: its row when the caller
+ * just read it.
+ */
+export function needsCommit(ctx: VfsContext, file: OpenFile, node = ctx.index.get(file.ino)): boolean {
+  // A file's link count is its number of names.
+  if (!node || node.nlink === 0) return false;
   return file.content.isDirty() || node.state !== 'clean' || ctx.metaChanges.has(file.ino);
 }
 
@@ -49,13 +67,14 @@ export async function commitFile(ctx: VfsContext, file: OpenFile): Promise<void>
   await ctx.remote.run(file.ino, () =>
     file.gate.withExclusive(async () => {
       saveFile(ctx, file);
+      const node = ctx.index.get(file.ino);
       // Unlinked meanwhile, or committed by a call queued earlier: nothing to do.
-      if (!needsCommit(ctx, file)) return;
-      const node = ctx.index.get(file.ino)!;
+      if (!node || !needsCommit(ctx, file, node)) return;
       const changesBefore = ctx.metaChanges.get(file.ino) ?? 0;
       const metadata = ctx.driver.capabilities.metadata ? encodePosixMetadata(node) : {};
       const committed = await ctx.tracker.around(paths.map(parentKey), [], async () => {
-        const result = await uploadContent(ctx, file, key, metadata);
+        // Forced: an attribute-only change uploads the clean content again, with the new metadata.
+        const result = await file.content.commit(key, metadata, { force: true });
         for (const other of others) await ctx.driver.copy(key, other);
         return result;
       });
@@ -71,26 +90,6 @@ export async function commitFile(ctx: VfsContext, file: OpenFile): Promise<void>
       ctx.logger.debug({ ino: file.ino, key, size: committed.size }, 'committed file');
     }),
   );
-}
-
-const EMPTY_SHA256 = createHash('sha256').digest('hex');
-
-/**
- * Uploads through the content manager. Its commit skips content that is
- * already clean, so an attribute-only change first makes the content dirty
- * by rewriting its first byte unchanged (the gate keeps other writes out);
- * a clean empty file is written directly.
- */
-async function uploadContent(ctx: VfsContext, file: OpenFile, key: string, metadata: Record<string, string>): Promise<Committed> {
-  const { content } = file;
-  if (!content.isDirty()) {
-    if (content.size() === 0) {
-      const result = await ctx.driver.write(key, Buffer.alloc(0), { metadata, size: 0 });
-      return { ...(result.etag !== undefined ? { etag: result.etag } : {}), size: 0, contentHash: EMPTY_SHA256, mtimeMs: await remoteMtime(ctx, key, result.etag) };
-    }
-    await content.write(0, await content.read(0, 1));
-  }
-  return content.commit(key, metadata);
 }
 
 /**

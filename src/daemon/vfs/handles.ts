@@ -84,6 +84,11 @@ export class HandleTable {
     return this.files.get(ino);
   }
 
+  /** True while the inode has an OpenFile or one is being opened (a refresh must not delete its row). */
+  inUse(ino: Ino): boolean {
+    return this.files.has(ino) || this.opening.has(ino);
+  }
+
   /** Every OpenFile in use. */
   openFiles(): OpenFile[] {
     return [...this.files.values()];

@@ -10,6 +10,20 @@ export function cleanSource(ctx: VfsContext, node: NodeRow): CleanSource | undef
   return { key: ctx.index.pathOf(node.ino), ...(node.remote.etag !== undefined ? { etag: node.remote.etag } : {}), size: node.remote.size };
 }
 
+/**
+ * After the backend object of a file moved to `key` (rename): when the file
+ * is open, its content is rebound to `key`, so that blocks not cached yet
+ * and the clean ranges of a commit come from where the object is now.
+ */
+export async function rebindOpenFile(ctx: VfsContext, ino: Ino, key: string): Promise<void> {
+  if (!ctx.handles.file(ino)) return;
+  const node = ctx.index.get(ino);
+  if (node?.type !== 'file' || !node.remote) return;
+  // open() on content already open rebinds it; release() gives the extra use back without dropping anything.
+  await ctx.content.open(ino, { key, ...(node.remote.etag !== undefined ? { etag: node.remote.etag } : {}), size: node.remote.size });
+  ctx.content.release(ino);
+}
+
 /** Takes one use of the OpenFile of a regular file, opening its content when nobody uses it yet. */
 export function acquireFile(ctx: VfsContext, node: NodeRow): Promise<OpenFile> {
   return ctx.handles.acquire(node.ino, () => ctx.content.open(node.ino, cleanSource(ctx, node)));
@@ -32,8 +46,10 @@ export async function releaseFile(ctx: VfsContext, file: OpenFile): Promise<void
 export async function forgetIfOrphan(ctx: VfsContext, ino: Ino, hadContent = false): Promise<void> {
   if (ctx.handles.file(ino)) return;
   // No row at all: a refresh removed the file while it was open (the remote deletion wins).
-  const exists = ctx.index.get(ino) !== undefined;
-  if (!exists || ctx.index.pathsOf(ino).length === 0) {
+  const node = ctx.index.get(ino);
+  const exists = node !== undefined;
+  // The link count of a file or symlink is its number of names.
+  if (!exists || node.nlink === 0) {
     await ctx.content.discard(ino);
     if (exists) ctx.index.forget(ino);
     ctx.metaChanges.delete(ino);

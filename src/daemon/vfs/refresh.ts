@@ -3,6 +3,7 @@ import { isFsError } from '../../core/errors.js';
 import type { FileStat } from '../../drivers/types.js';
 import type { NodeRow, RemoteChild } from '../meta/types.js';
 import { isSymlinkStat, remoteChildFromStat } from '../meta/posix-metadata.js';
+import { saveOpenFiles } from './commit.js';
 import type { VfsContext } from './context.js';
 import { mapLimit } from './queues.js';
 import type { Ino } from './types.js';
@@ -81,11 +82,10 @@ export class Refresher {
       ctx.logger.debug({ path }, 'refresh: listing overlapped our own changes, discarded');
       return false;
     }
-    const before = new Map(ctx.index.children(dir).map(({ name, node: child }) => [name, child.remote?.etag]));
-    const result = ctx.index.reconcileDirectory(dir, children, Date.now());
-    for (const { name, node: child } of ctx.index.children(dir)) {
-      if (child.type === 'file' && before.has(name) && before.get(name) !== child.remote?.etag) ctx.content.invalidate(child.ino);
-    }
+    // Written data not yet saved must count as a local change, or the listing would take the file for clean.
+    saveOpenFiles(ctx);
+    const result = ctx.index.reconcileDirectory(dir, children, Date.now(), { keep: (ino) => ctx.handles.inUse(ino) });
+    for (const ino of result.changed) ctx.content.invalidate(ino);
     if (result.conflicts.length > 0) ctx.logger.warn({ path, conflicts: result.conflicts }, 'refresh: changed remotely and locally; local version kept');
     if (result.added + result.updated + result.removed > 0) ctx.logger.debug({ path, ...result }, 'refresh: directory reconciled');
     return true;
@@ -95,22 +95,14 @@ export class Refresher {
    * Converts listed entries. Objects whose listing carries no metadata (S3
    * lists none) are stat'ed for their POSIX attributes when they are new to
    * the index or changed; unchanged ones keep what the index has. Symlink
-   * objects are read for their target. A directory the index already has
-   * keeps its stored remote version: directories have no version of their
-   * own, and backends report their times inconsistently (an S3 prefix lists
-   * with time 0), which must not count as a change.
+   * objects are read for their target.
    */
   private async toRemoteChildren(dir: Ino, entries: FileStat[]): Promise<RemoteChild[]> {
     const { ctx } = this;
     const wantsMetadata = ctx.driver.capabilities.metadata;
     const converted = await mapLimit(entries, ctx.settings.listConcurrency, async (entry): Promise<RemoteChild | undefined> => {
+      if (entry.type === 'directory') return remoteChildFromStat(entry);
       const known = ctx.index.lookup(dir, entry.path.slice(entry.path.lastIndexOf('/') + 1));
-      if (entry.type === 'directory') {
-        const child = remoteChildFromStat(entry);
-        if (known?.type !== 'directory' || known.remote === undefined) return child;
-        const { etag: _listed, ...rest } = child;
-        return { ...rest, size: known.remote.size, mtimeMs: known.remote.mtimeMs, ...(known.remote.etag !== undefined ? { etag: known.remote.etag } : {}) };
-      }
       const unchanged = known?.remote !== undefined && entry.etag !== undefined && known.remote.etag === entry.etag;
       let stat = entry;
       if (wantsMetadata && entry.metadata === undefined) {

@@ -2,6 +2,7 @@ import { isFsError } from '../../core/errors.js';
 import { encodePosixMetadata } from '../meta/posix-metadata.js';
 import { remoteMtime } from './commit.js';
 import type { VfsContext } from './context.js';
+import { rebindOpenFile } from './lifecycle.js';
 import { joinKey, parentKey } from './names.js';
 import { mapLimit } from './queues.js';
 import type { Ino } from './types.js';
@@ -101,12 +102,18 @@ async function moveObject(ctx: VfsContext, ino: Ino, from: string, to: string, r
   const node = ctx.index.get(ino);
   const neverUploaded = node !== undefined && node.remote === undefined;
   if (!neverUploaded) {
+    let moved = false;
     try {
       await ctx.driver.move(from, to);
-      return;
+      moved = true;
     } catch (err) {
       if (!isFsError(err, 'ENOENT')) throw err;
       ctx.logger.debug({ from, to }, 'rename: no object to move');
+    }
+    if (moved) {
+      // An open file reads and commits from the new key from now on.
+      await rebindOpenFile(ctx, ino, to).catch((err: unknown) => ctx.logger.warn({ err, ino, key: to }, 'rename: open file not rebound'));
+      return;
     }
   }
   if (replaced) await ctx.driver.delete(to);

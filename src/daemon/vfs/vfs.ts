@@ -69,7 +69,8 @@ class StoragedVfs implements Vfs {
     return this.guard('create', async () => {
       const node = await this.namespace.createFile(parent, name, mode, caller);
       const fh = await this.data.openCreated(node, flags.flags);
-      return { attr: toAttr(this.ctx, requireNode(this.ctx, node.ino, 'create')), fh };
+      // openCreated changes nothing in the row: the created one is current.
+      return { attr: toAttr(this.ctx, node), fh };
     });
   }
 

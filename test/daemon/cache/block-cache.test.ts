@@ -38,6 +38,53 @@ describe('openBlockCache', () => {
     expect(tables).toEqual(expect.arrayContaining(['blocks', 'working_files']));
   });
 
+  it('promote turns a working file into a clean block by moving it; the working file is gone', async () => {
+    const cache = openBlockCache(db, dir, { blockSize: 4096 });
+    const data = Buffer.from('small file content');
+    const hash = createHash('sha256').update(data).digest('hex');
+    const file = await cache.working.open(7, 0);
+    await file.write(0, data);
+    expect(await cache.promote(7, hash, data.length)).toBe(true);
+    expect(cache.working.exists(7)).toBe(false);
+    expect(await readdir(join(dir, 'work'))).toEqual([]);
+    expect(cache.blocks.has(hash)).toBe(true);
+    expect(cache.blocks.usage()).toEqual({ bytes: data.length, blocks: 1 });
+    expect((await cache.blocks.read(hash, 0, 100)).equals(data)).toBe(true);
+    await expect(file.write(0, Buffer.from('late'))).rejects.toMatchObject({ code: 'EIO' });
+
+    // A block the store already has: the working file is deleted instead, and promote says so.
+    const twin = await cache.working.open(8, 0);
+    await twin.write(0, data);
+    expect(await cache.promote(8, hash, data.length)).toBe(false);
+    expect(cache.working.exists(8)).toBe(false);
+    expect(await readdir(join(dir, 'work'))).toEqual([]);
+    expect(cache.blocks.usage()).toEqual({ bytes: data.length, blocks: 1 });
+    // No working file at all: nothing happens.
+    expect(await cache.promote(9, hash, data.length)).toBe(false);
+    await cache.close();
+    expect(db.prepare<number>('SELECT count(*) FROM working_files').pluck().get()).toBe(0);
+  });
+
+  it('a working file writes its row at its first sync or last close, not when created', async () => {
+    const cache = openBlockCache(db, dir, { blockSize: 4096 });
+    const rows = () => db.prepare<number>('SELECT ino FROM working_files ORDER BY ino').pluck().all();
+    const synced = await cache.working.open(1, 0);
+    const closed = await cache.working.open(2, 10);
+    const removed = await cache.working.open(3, 0);
+    await removed.write(0, Buffer.from('x'));
+    expect(rows()).toEqual([]);
+    await synced.write(0, Buffer.from('kept'));
+    await synced.sync();
+    await closed.close(); // never written: still recorded, as the 10 bytes nothing holds
+    await cache.working.remove(3);
+    expect(rows()).toEqual([1, 2]);
+    await cache.close();
+    const again = openBlockCache(db, dir, { blockSize: 4096 });
+    expect(again.working.list()).toEqual([1, 2]);
+    expect((await again.working.open(2, 0)).size).toBe(10);
+    await again.close();
+  });
+
   it('sweeps crash leftovers in the background', async () => {
     const orphan = createHash('sha256').update('left behind').digest('hex');
     await mkdir(join(dir, 'blocks', orphan.slice(0, 2)), { recursive: true });

@@ -139,6 +139,69 @@ describe('content commit (memory driver)', () => {
     expect(h.counting.writes).toEqual([]);
   });
 
+  it('force uploads clean content (streamed from blocks and backend) with new metadata, empty files included', async () => {
+    const driver = new MemoryDriver();
+    const data = patternBytes(3 * BS + 5, 49);
+    const source = await upload(driver, 'meta.bin', data);
+    const h = harness(driver);
+    const content = await h.open('meta.bin', source);
+    expectBytes(await content.read(BS, 10), data.subarray(BS, BS + 10)); // one block cached, the others only on the backend
+    h.counting.reset();
+
+    const committed = await content.commit('meta.bin', META, { force: true });
+    expectBytes(await download(driver, 'meta.bin'), data);
+    const stat = await driver.stat('meta.bin');
+    expect(stat.metadata).toMatchObject(META);
+    expect(committed).toMatchObject({ etag: stat.etag, size: data.length, contentHash: sha256(data) });
+    expect(h.counting.writes).toEqual([{ key: 'meta.bin', options: { metadata: META, size: data.length } }]);
+    expect(h.counting.blocksRead(BS).sort((a, b) => a - b)).toEqual([0, 2, 3]);
+    expect(content.isDirty()).toBe(false);
+    expect(h.cache.working.exists(content.ino)).toBe(false);
+    expect(h.index.blocks(content.ino).map((ref) => ref.index)).toEqual([0, 1, 2, 3]);
+    h.counting.reset();
+    expectBytes(await content.read(0, data.length), data);
+    expect(h.counting.reads).toEqual([]);
+
+    const empty = await h.open('empty.bin', await upload(driver, 'empty.bin', Buffer.alloc(0)));
+    const emptyCommitted = await empty.commit('empty.bin', META, { force: true });
+    expect((await driver.stat('empty.bin')).metadata).toMatchObject(META);
+    expect(emptyCommitted).toMatchObject({ size: 0, contentHash: sha256(Buffer.alloc(0)) });
+    expect(empty.isDirty()).toBe(false);
+  });
+
+  it('with promotion, a file held whole in one block becomes that block by a move; bigger or partial files put theirs', async () => {
+    const driver = new MemoryDriver();
+    const h = harness(driver, { promote: true });
+    const small = await h.open('small.txt', undefined);
+    const data = patternBytes(BS - 7, 50);
+    await small.write(0, data);
+    await small.commit('small.txt', {});
+    expectBytes(await download(driver, 'small.txt'), data);
+    expect(h.cache.working.exists(small.ino)).toBe(false);
+    expect(h.blockFiles()).toEqual([sha256(data)]);
+    expect(h.index.blocks(small.ino)).toEqual([{ index: 0, hash: sha256(data), size: data.length }]);
+    h.counting.reset();
+    expectBytes(await small.read(0, BS), data);
+    expect(h.counting.reads).toEqual([]);
+
+    // The same content again: the store has the block, the working file is simply deleted.
+    const twin = await h.open('twin.txt', undefined);
+    await twin.write(0, data);
+    await twin.commit('twin.txt', {});
+    expect(h.cache.working.exists(twin.ino)).toBe(false);
+    expect(h.blockFiles()).toEqual([sha256(data)]);
+
+    // Partly written over clean content: the clean bytes come from the backend, the block is put.
+    const initial = patternBytes(BS, 51);
+    const partial = await h.open('partial.bin', await upload(driver, 'partial.bin', initial));
+    await partial.write(0, Buffer.from('head'));
+    await partial.commit('partial.bin', {});
+    const expected = Buffer.concat([Buffer.from('head'), initial.subarray(4)]);
+    expectBytes(await download(driver, 'partial.bin'), expected);
+    expect(h.blockFiles()).toContain(sha256(expected));
+    expect(h.cache.working.exists(partial.ino)).toBe(false);
+  });
+
   it('writes wait for a running commit; the commit uploads the content as it was when it started', async () => {
     const driver = new MemoryDriver({ latencyMs: 50 });
     const h = harness(driver);

@@ -101,6 +101,8 @@ export interface HarnessOptions {
   maxBytes?: number;
   /** Reuse a cache folder (a remount); a fresh one otherwise. */
   dir?: string;
+  /** Give the manager BlockCache.promote (as createDiskVfs does). */
+  promote?: boolean;
 }
 
 /** The content layer of one disk over real SQLite, block store and working files, in a temporary folder. */
@@ -130,6 +132,7 @@ export class Harness {
       readAhead: options.readAhead ?? 0,
       fetchConcurrency: options.fetchConcurrency ?? 4,
       logger: this.logger,
+      ...(options.promote ? { promoteWorkingFile: (ino: number, hash: string, size: number) => this.cache.promote(ino, hash, size) } : {}),
     });
   }
 

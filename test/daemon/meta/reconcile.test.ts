@@ -26,7 +26,7 @@ const ino = (path: string): number => index.resolve(path)!.ino;
 describe('reconcileDirectory', () => {
   it('adds missing children with defaults, remote version and listing time', () => {
     const result = index.reconcileDirectory(ROOT_INO, [file('a.txt'), dir('sub'), file('s', { symlinkTarget: 'a.txt', size: 5 })], NOW);
-    expect(result).toEqual({ added: 3, updated: 0, removed: 0, conflicts: [] });
+    expect(result).toEqual({ added: 3, updated: 0, removed: 0, changed: [], conflicts: [] });
     expect(treeOf(index)).toEqual(['a.txt', 's -> a.txt', 'sub/']);
     const a = index.resolve('a.txt')!;
     expect(a).toMatchObject({ type: 'file', mode: constants.S_IFREG | 0o644, ...OWNER, size: 10, nlink: 1, state: 'clean' });
@@ -59,7 +59,7 @@ describe('reconcileDirectory', () => {
       [file('same'), file('etag', { etag: '"etag-2"', size: 20, mtimeMs: 1_800_000_000_000 }), file('noetag', { etag: undefined, size: 11 })],
       NOW + 1,
     );
-    expect(result).toEqual({ added: 0, updated: 2, removed: 0, conflicts: [] });
+    expect(result).toEqual({ added: 0, updated: 2, removed: 0, changed: [changed.ino, ino('noetag')].sort((a, b) => a - b), conflicts: [] });
     expect(index.get(same.ino)).toEqual(same);
     expect(index.blocks(same.ino)).toHaveLength(1);
     const refreshed = index.get(changed.ino)!;
@@ -91,7 +91,7 @@ describe('reconcileDirectory', () => {
     const before = index.counts().nodes;
 
     const result = index.reconcileDirectory(ROOT_INO, [file('keep')], NOW);
-    expect(result).toEqual({ added: 0, updated: 0, removed: 2, conflicts: [] });
+    expect(result).toEqual({ added: 0, updated: 0, removed: 2, changed: [], conflicts: [] });
     expect(treeOf(index)).toEqual(['keep']);
     expect(index.counts().nodes).toBe(before - 5);
     expect(index.get(inner)).toBeUndefined();
@@ -105,7 +105,7 @@ describe('reconcileDirectory', () => {
     index.create(ROOT_INO, 'local-dirty', fileNode({ state: 'dirty', remote: { etag: 'x', size: 1, mtimeMs: 1 } }));
     index.create(ROOT_INO, 'clean-unsynced', dirNode({ state: 'clean' }));
     const result = index.reconcileDirectory(ROOT_INO, [], NOW);
-    expect(result).toEqual({ added: 0, updated: 0, removed: 0, conflicts: [] });
+    expect(result).toEqual({ added: 0, updated: 0, removed: 0, changed: [], conflicts: [] });
     expect(treeOf(index)).toEqual(['clean-unsynced/', 'local-dirty', 'local-new']);
   });
 
@@ -115,7 +115,7 @@ describe('reconcileDirectory', () => {
     const changed = index.create(ROOT_INO, 'c', fileNode({ state: 'dirty', size: 3, remote: { ...synced, etag: '"c-0"' } }));
     const fresh = index.create(ROOT_INO, 'n', fileNode({ state: 'new', size: 4 }));
     const result = index.reconcileDirectory(ROOT_INO, [file('d', { etag: '"d-1"' }), file('c'), file('n')], NOW);
-    expect(result).toEqual({ added: 0, updated: 0, removed: 0, conflicts: [changed.ino, fresh.ino].sort((a, b) => a - b) });
+    expect(result).toEqual({ added: 0, updated: 0, removed: 0, changed: [], conflicts: [changed.ino, fresh.ino].sort((a, b) => a - b) });
     expect(index.get(unchanged.ino)).toEqual(unchanged);
     expect(index.get(changed.ino)).toMatchObject({ state: 'dirty', size: 3, remote: { etag: '"c-0"' } });
     expect(index.get(fresh.ino)).toMatchObject({ state: 'new', size: 4 });
@@ -126,7 +126,7 @@ describe('reconcileDirectory', () => {
     index.reconcileDirectory(ino('was-dir'), [file('child')], NOW);
     const oldFile = ino('was-file');
     const result = index.reconcileDirectory(ROOT_INO, [dir('was-file'), file('was-dir')], NOW);
-    expect(result).toEqual({ added: 0, updated: 2, removed: 0, conflicts: [] });
+    expect(result).toEqual({ added: 0, updated: 2, removed: 0, changed: [], conflicts: [] });
     expect(treeOf(index)).toEqual(['was-dir', 'was-file/']);
     expect(index.get(oldFile)).toBeUndefined();
     expect(index.resolve('was-file')!.nlink).toBe(2);
@@ -149,6 +149,58 @@ describe('reconcileDirectory', () => {
     expect(index.resolve('d')).toMatchObject({ state: 'new', nlink: 3 });
     expect(index.resolve('d')!.remote).toBeUndefined();
     expect(index.resolve('d/sub')!.state).toBe('new');
+  });
+
+  it('a directory is unchanged whatever its listing reports (S3 lists prefixes with time 0): its stored version and times stay', () => {
+    index.reconcileDirectory(ROOT_INO, [dir('d', { mtimeMs: 1_700_000_000_000 })], NOW);
+    index.reconcileDirectory(ino('d'), [file('inside')], NOW);
+    const before = index.resolve('d')!;
+    const block = { index: 0, hash: 'h', size: 10 };
+    index.setBlock(ino('d/inside'), block);
+    const result = index.reconcileDirectory(ROOT_INO, [dir('d', { mtimeMs: 0, size: 4096, etag: '"prefix"' })], NOW + 1);
+    expect(result).toEqual({ added: 0, updated: 0, removed: 0, changed: [], conflicts: [] });
+    expect(index.resolve('d')).toEqual(before);
+    expect(index.blocks(ino('d/inside'))).toEqual([block]);
+  });
+
+  it('a directory kept local-only (or never synced) that the backend lists again gets its remote version back', () => {
+    index.create(ROOT_INO, 'local', dirNode({ state: 'new' }));
+    index.create(ROOT_INO, 'unsynced', dirNode({ state: 'clean' }));
+    const result = index.reconcileDirectory(ROOT_INO, [dir('local', { mtimeMs: 5 }), dir('unsynced', { mtimeMs: 6 })], NOW);
+    expect(result).toEqual({ added: 0, updated: 0, removed: 0, changed: [], conflicts: [] });
+    expect(index.resolve('local')).toMatchObject({ state: 'clean', remote: { size: 0, mtimeMs: 5 }, mtimeNs: 1_600_000_000_000_000_001n });
+    expect(index.resolve('unsynced')).toMatchObject({ state: 'clean', remote: { size: 0, mtimeMs: 6 } });
+    // Now the backend can take them away again.
+    expect(index.reconcileDirectory(ROOT_INO, [], NOW).removed).toBe(2);
+  });
+
+  it('keep: a node deleted remotely that the caller still uses loses its names but keeps its row (nlink 0)', () => {
+    index.reconcileDirectory(ROOT_INO, [file('open'), file('closed'), dir('d')], NOW);
+    index.reconcileDirectory(ino('d'), [file('deep-open')], NOW);
+    const open = index.resolve('open')!;
+    const deep = ino('d/deep-open');
+    const closed = ino('closed');
+    index.setBlock(open.ino, { index: 0, hash: 'h', size: 10 });
+    const asked: number[] = [];
+    const keep = (candidate: number) => {
+      asked.push(candidate);
+      return candidate === open.ino || candidate === deep;
+    };
+    const result = index.reconcileDirectory(ROOT_INO, [], NOW + 1, { keep });
+    expect(result).toMatchObject({ removed: 3, changed: [] });
+    expect(treeOf(index)).toEqual([]);
+    expect(index.get(closed)).toBeUndefined();
+    const kept = index.get(open.ino)!;
+    expect(kept).toMatchObject({ nlink: 0, state: 'clean', remote: open.remote });
+    expect(kept.ctimeNs).toBeGreaterThan(open.ctimeNs);
+    expect(index.pathsOf(open.ino)).toEqual([]);
+    expect(index.blocks(open.ino)).toHaveLength(1);
+    expect(index.get(deep)).toMatchObject({ nlink: 0 });
+    expect(asked).toContain(closed);
+    index.forget(open.ino);
+    index.forget(deep);
+    expect(index.get(open.ino)).toBeUndefined();
+    expect(index.get(deep)).toBeUndefined();
   });
 
   it('a remotely deleted hard link only loses that name', () => {
@@ -188,13 +240,15 @@ describe('reconcileDirectory', () => {
     };
 
     expect(time('add 100k', () => index.reconcileDirectory(big.ino, children, NOW))).toMatchObject({ added: 100_000 });
-    expect(time('unchanged 100k', () => index.reconcileDirectory(big.ino, children, NOW + 1))).toEqual({ added: 0, updated: 0, removed: 0, conflicts: [] });
+    expect(time('unchanged 100k', () => index.reconcileDirectory(big.ino, children, NOW + 1))).toEqual({ added: 0, updated: 0, removed: 0, changed: [], conflicts: [] });
     const listed = time('children() 100k', () => index.children(big.ino));
     expect(listed).toHaveLength(100_000);
     expect(listed[12_345]!.name).toBe('file-012345.dat');
     expect(listed[12_345]!.node.size).toBe(12_345);
     const changedEvery10th = children.map((child, i) => (i % 10 === 0 ? { ...child, etag: '"v2"' } : child));
-    expect(time('update 10k of 100k', () => index.reconcileDirectory(big.ino, changedEvery10th, NOW + 2)).updated).toBe(10_000);
+    const updated = time('update 10k of 100k', () => index.reconcileDirectory(big.ino, changedEvery10th, NOW + 2));
+    expect(updated.updated).toBe(10_000);
+    expect(updated.changed).toHaveLength(10_000);
     expect(time('lookup x1000', () => children.slice(0, 1000).every((child) => index.lookup(big.ino, child.name) !== undefined))).toBe(true);
     expect(time('remove 50k of 100k', () => index.reconcileDirectory(big.ino, children.slice(0, 50_000), NOW + 3)).removed).toBe(50_000);
     index.close();
