@@ -66,30 +66,44 @@ export async function commitFile(ctx: VfsContext, file: OpenFile): Promise<void>
   if (key === undefined) return;
   await ctx.remote.run(file.ino, () =>
     file.gate.withExclusive(async () => {
-      saveFile(ctx, file);
-      const node = ctx.index.get(file.ino);
-      // Unlinked meanwhile, or committed by a call queued earlier: nothing to do.
-      if (!node || !needsCommit(ctx, file, node)) return;
-      const changesBefore = ctx.metaChanges.get(file.ino) ?? 0;
-      const metadata = ctx.driver.capabilities.metadata ? encodePosixMetadata(node) : {};
-      const committed = await ctx.tracker.around(paths.map(parentKey), [], async () => {
-        // Forced: an attribute-only change uploads the clean content again, with the new metadata.
-        const result = await file.content.commit(key, metadata, { force: true });
-        for (const other of others) await ctx.driver.copy(key, other);
-        return result;
-      });
-      const changedMeanwhile = (ctx.metaChanges.get(file.ino) ?? 0) !== changesBefore;
-      if (!changedMeanwhile) ctx.metaChanges.delete(file.ino);
-      if (!ctx.index.get(file.ino)) return;
-      ctx.index.update(file.ino, {
-        state: changedMeanwhile ? 'dirty' : 'clean',
-        size: committed.size,
-        contentHash: committed.contentHash,
-        remote: { ...(committed.etag !== undefined ? { etag: committed.etag } : {}), size: committed.size, mtimeMs: committed.mtimeMs },
-      });
-      ctx.logger.debug({ ino: file.ino, key, size: committed.size }, 'committed file');
+      // Attributes changed during an upload (a chmod racing the release of a
+      // just-written file) are uploaded at once by another round, so nothing is
+      // left for a release that has already happened.
+      for (let round = 0; round < MAX_COMMIT_ROUNDS; round++) {
+        if (!(await commitOnce(ctx, file, key, others, paths))) return;
+      }
     }),
   );
+}
+
+/** Attribute changes racing an upload are chased this many times before the node is left dirty. */
+const MAX_COMMIT_ROUNDS = 4;
+
+/** One upload round of commitFile; true when attributes changed meanwhile and another round is due. */
+async function commitOnce(ctx: VfsContext, file: OpenFile, key: string, others: string[], paths: string[]): Promise<boolean> {
+  saveFile(ctx, file);
+  const node = ctx.index.get(file.ino);
+  // Unlinked meanwhile, or committed by a call queued earlier: nothing to do.
+  if (!node || !needsCommit(ctx, file, node)) return false;
+  const changesBefore = ctx.metaChanges.get(file.ino) ?? 0;
+  const metadata = ctx.driver.capabilities.metadata ? encodePosixMetadata(node) : {};
+  const committed = await ctx.tracker.around(paths.map(parentKey), [], async () => {
+    // Forced: an attribute-only change uploads the clean content again, with the new metadata.
+    const result = await file.content.commit(key, metadata, { force: true });
+    for (const other of others) await ctx.driver.copy(key, other);
+    return result;
+  });
+  const changedMeanwhile = (ctx.metaChanges.get(file.ino) ?? 0) !== changesBefore;
+  if (!changedMeanwhile) ctx.metaChanges.delete(file.ino);
+  if (!ctx.index.get(file.ino)) return false;
+  ctx.index.update(file.ino, {
+    state: changedMeanwhile ? 'dirty' : 'clean',
+    size: committed.size,
+    contentHash: committed.contentHash,
+    remote: { ...(committed.etag !== undefined ? { etag: committed.etag } : {}), size: committed.size, mtimeMs: committed.mtimeMs },
+  });
+  ctx.logger.debug({ ino: file.ino, key, size: committed.size }, 'committed file');
+  return changedMeanwhile;
 }
 
 /**
