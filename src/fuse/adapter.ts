@@ -1,24 +1,20 @@
 import { constants } from 'node:fs';
+import { FsError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { AttrChanges, Caller, Fh, Ino, Vfs } from '../daemon/vfs/types.js';
 import { makeReply, type ReplyArgs } from './errno.js';
-import type { FuseOps } from './ops.js';
+import { HiddenFiles, isHiddenPath } from './hidden.js';
+import type { FuseOps, FuseTime, HandlePath } from './ops.js';
 import { PathResolver } from './paths.js';
-import { listingStats, msToTimeSpec, toFuseStat, toFuseStatfs } from './stat.js';
+import { listingStats, toFuseStat, toFuseStatfs } from './stat.js';
 
 /** What the adapter needs besides the VFS. */
 export interface AdapterOptions {
   logger: Logger;
-  /**
-   * Who every request is attributed to. fuse-native 2.2.6 does not expose
-   * the FUSE request context (uid/gid/pid of the caller), so one caller
-   * stands for all: the mounting process. The kernel still checks
-   * permissions per real caller (default_permissions), chmod/chown/utimes
-   * ownership rules included.
-   */
-  caller: Caller;
   /** How long resolved directory paths are trusted, in ms (the entry timeout). */
   pathCacheTtlMs: number;
+  /** How long a libfuse hidden name outlives its unlink, in ms (see hidden.ts; default 2000). */
+  hiddenGraceMs?: number;
 }
 
 /** uid_t/gid_t -1 as fuse-native passes it: "leave unchanged". */
@@ -34,48 +30,66 @@ const after = async (work: Promise<unknown>): Promise<ReplyArgs> => {
   return done;
 };
 
+/** utimens times as VFS changes; a time libfuse says to leave (UTIME_OMIT, null) is left out. */
+function timeChanges(atime: FuseTime, mtime: FuseTime): AttrChanges {
+  return { ...(atime === null ? {} : { atime }), ...(mtime === null ? {} : { mtime }) };
+}
+
 /**
  * The fuse-native operations object over a Vfs. Each callback only
- * translates: resolves the path to inodes (PathResolver), calls the VFS,
- * converts the result (stat.ts); every outcome goes through `reply`, which
- * maps errors to errno in one place (errno.ts). Open handles are the VFS's
- * own numbers (they must fit in 31 bits: fuse-native passes them as int32).
+ * translates: resolves the path to inodes (PathResolver), calls the VFS with
+ * the request's caller (uid/gid/pid from the FUSE context: new nodes belong
+ * to it, the VFS checks its owner rules against it), converts the result
+ * (stat.ts); every outcome goes through `reply`, which maps errors to errno
+ * in one place (errno.ts). Open handles are the VFS's own numbers (they must
+ * fit in 31 bits: fuse-native passes them as int32); operations on a handle
+ * go by the handle (their path may be null when libfuse lost track of the
+ * file's name). libfuse's `.fuse_hidden` names never reach the VFS (hidden.ts).
  */
 export function createFuseOps(vfs: Vfs, options: AdapterOptions): FuseOps {
   const reply = makeReply(options.logger);
   const paths = new PathResolver(vfs, { ttlMs: options.pathCacheTtlMs });
-  const caller = options.caller;
-  /** fh -> ino of open handles, for fgetattr and ftruncate (whose path may be a libfuse .fuse_hidden name). */
+  const hidden = new HiddenFiles(vfs, { graceMs: options.hiddenGraceMs ?? 2000, logger: options.logger });
+  /** The inode at `path`, a libfuse hidden name included. */
+  const resolve = async (path: string): Promise<Ino> => hidden.ino(path) ?? paths.resolve(path);
+  /** fh -> ino of open handles, for fgetattr and ftruncate. */
   const handles = new Map<Fh, Ino>();
-  const inoOf = async (path: string, fh: Fh): Promise<Ino> => handles.get(fh) ?? paths.resolve(path);
-  const setattr = async (path: string, changes: AttrChanges): Promise<ReplyArgs> =>
-    after(vfs.setattr(await paths.resolve(path), changes, caller));
+  const inoOf = async (path: HandlePath, fh: Fh): Promise<Ino> => {
+    const ino = handles.get(fh);
+    if (ino !== undefined) return ino;
+    if (path === null) throw new FsError('EBADF', `no open handle ${fh}`);
+    return resolve(path);
+  };
+  const setattr = async (path: string, changes: AttrChanges, caller: Caller): Promise<ReplyArgs> =>
+    after(vfs.setattr(await resolve(path), changes, caller));
 
   return {
     init: (cb) => cb(0),
     // default_permissions: the kernel checks access itself and does not ask.
     access: (_path, _mode, cb) => cb(0),
     statfs: (_path, cb) => reply(cb, async () => ok(toFuseStatfs(await vfs.statfs()))),
-    getattr: (path, cb) => reply(cb, async () => ok(toFuseStat(await vfs.getattr(await paths.resolve(path))))),
+    getattr: (path, cb) => reply(cb, async () => ok(toFuseStat(await vfs.getattr(await resolve(path))))),
     fgetattr: (path, fh, cb) => reply(cb, async () => ok(toFuseStat(await vfs.getattr(await inoOf(path, fh))))),
 
     readdir: (path, cb) =>
       reply(cb, async () => {
+        // An open directory that was removed since (null path) lists empty, as on Linux file systems.
+        if (path === null) return ok([], []);
         const ino = await paths.resolve(path);
         const entries = await vfs.readdir(ino);
         const parent = path === '/' ? ino : (await paths.resolveParent(path)).parent;
         return ok(['.', '..', ...entries.map((e) => e.name)], listingStats(ino, parent, entries));
       }),
 
-    open: (path, flags, cb) =>
+    open: (path, flags, cb, caller) =>
       reply(cb, async () => {
-        const ino = await paths.resolve(path);
+        const ino = await resolve(path);
         const fh = await vfs.open(ino, { flags }, caller);
         handles.set(fh, ino);
         return ok(fh);
       }),
 
-    create: (path, mode, cb) =>
+    create: (path, mode, cb, caller) =>
       reply(cb, async () => {
         const { parent, name } = await paths.resolveParent(path);
         const { attr, fh } = await vfs.create(parent, name, mode & 0o7777, { flags: CREATE_FLAGS }, caller);
@@ -107,23 +121,25 @@ export function createFuseOps(vfs: Vfs, options: AdapterOptions): FuseOps {
         return done;
       }),
 
-    truncate: (path, size, cb) => reply(cb, () => setattr(path, { size })),
-    ftruncate: (path, fh, size, cb) =>
+    truncate: (path, size, cb, caller) => reply(cb, () => setattr(path, { size }, caller)),
+    ftruncate: (path, fh, size, cb, caller) =>
       reply(cb, async () => after(vfs.setattr(await inoOf(path, fh), { size }, caller, fh))),
-    chmod: (path, mode, cb) => reply(cb, () => setattr(path, { mode: mode & 0o7777 })),
-    chown: (path, uid, gid, cb) =>
+    chmod: (path, mode, cb, caller) => reply(cb, () => setattr(path, { mode: mode & 0o7777 }, caller)),
+    chown: (path, uid, gid, cb, caller) =>
       reply(cb, () =>
-        setattr(path, { ...(uid === UNCHANGED_ID ? {} : { uid }), ...(gid === UNCHANGED_ID ? {} : { gid }) }),
+        setattr(path, { ...(uid === UNCHANGED_ID ? {} : { uid }), ...(gid === UNCHANGED_ID ? {} : { gid }) }, caller),
       ),
-    utimens: (path, atime, mtime, cb) => reply(cb, () => setattr(path, { atime: msToTimeSpec(atime), mtime: msToTimeSpec(mtime) })),
+    // 'now' (touch) needs only write permission, explicit times ownership: the VFS tells them apart.
+    utimens: (path, atime, mtime, cb, caller) =>
+      reply(cb, () => setattr(path, timeChanges(atime, mtime), caller)),
 
-    mkdir: (path, mode, cb) =>
+    mkdir: (path, mode, cb, caller) =>
       reply(cb, async () => {
         const { parent, name } = await paths.resolveParent(path);
         return after(vfs.mkdir(parent, name, mode & 0o7777, caller));
       }),
 
-    mknod: (path, mode, _dev, cb) =>
+    mknod: (path, mode, _dev, cb, caller) =>
       reply(cb, async () => {
         const { parent, name } = await paths.resolveParent(path);
         return after(vfs.mknod(parent, name, mode, caller));
@@ -138,6 +154,11 @@ export function createFuseOps(vfs: Vfs, options: AdapterOptions): FuseOps {
 
     unlink: (path, cb) =>
       reply(cb, async () => {
+        // libfuse removes a hidden name after the last release of its file.
+        if (hidden.ino(path) !== undefined) {
+          hidden.unlink(path);
+          return done;
+        }
         const { parent, name } = await paths.resolveParent(path);
         return after(vfs.unlink(parent, name));
       }),
@@ -145,6 +166,11 @@ export function createFuseOps(vfs: Vfs, options: AdapterOptions): FuseOps {
     rename: (src, dest, cb) =>
       reply(cb, async () => {
         const from = await paths.resolveParent(src);
+        if (isHiddenPath(dest)) {
+          // libfuse hides an open file that is unlinked or renamed over: an unlink in the VFS, an alias here.
+          await hidden.hide(dest, await resolve(src), () => vfs.unlink(from.parent, from.name));
+          return done;
+        }
         const to = await paths.resolveParent(dest);
         await vfs.rename(from.parent, from.name, to.parent, to.name).finally(() => {
           paths.invalidate(src);
@@ -153,26 +179,26 @@ export function createFuseOps(vfs: Vfs, options: AdapterOptions): FuseOps {
         return done;
       }),
 
-    symlink: (target, path, cb) =>
+    symlink: (target, path, cb, caller) =>
       reply(cb, async () => {
         const { parent, name } = await paths.resolveParent(path);
         return after(vfs.symlink(parent, name, target, caller));
       }),
 
-    readlink: (path, cb) => reply(cb, async () => ok(await vfs.readlink(await paths.resolve(path)))),
+    readlink: (path, cb) => reply(cb, async () => ok(await vfs.readlink(await resolve(path)))),
 
     link: (src, dest, cb) =>
       reply(cb, async () => {
-        const ino = await paths.resolve(src);
+        const ino = await resolve(src);
         const { parent, name } = await paths.resolveParent(dest);
         return after(vfs.link(ino, parent, name));
       }),
 
     // The value is libfuse's memory, detached after the reply: the VFS gets its own copy to keep.
     setxattr: (path, name, value, _position, flags, cb) =>
-      reply(cb, async () => after(vfs.setxattr(await paths.resolve(path), name, Buffer.from(value), flags))),
-    getxattr: (path, name, _position, cb) => reply(cb, async () => ok(await vfs.getxattr(await paths.resolve(path), name))),
-    listxattr: (path, cb) => reply(cb, async () => ok(await vfs.listxattr(await paths.resolve(path)))),
-    removexattr: (path, name, cb) => reply(cb, async () => after(vfs.removexattr(await paths.resolve(path), name))),
+      reply(cb, async () => after(vfs.setxattr(await resolve(path), name, Buffer.from(value), flags))),
+    getxattr: (path, name, _position, cb) => reply(cb, async () => ok(await vfs.getxattr(await resolve(path), name))),
+    listxattr: (path, cb) => reply(cb, async () => ok(await vfs.listxattr(await resolve(path)))),
+    removexattr: (path, name, cb) => reply(cb, async () => after(vfs.removexattr(await resolve(path), name))),
   };
 }

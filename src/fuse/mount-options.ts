@@ -20,8 +20,8 @@ export const MAX_WRITE = 131072;
 /**
  * The `-o` options of a storaged mount, each chosen on purpose:
  * - default_permissions: the kernel checks mode/uid/gid from getattr for
- *   every access, so the adapter needs no permission logic (and fuse-native
- *   cannot tell it who the caller is anyway).
+ *   every access (the VFS adds only the owner rules the kernel leaves to
+ *   file systems, against the request's caller).
  * - allow_other: a mount is a shared directory, not the mounter's alone.
  * - use_ino: stat shows the VFS's inode numbers (hard links share one);
  *   without it high-level libfuse invents its own per path.
@@ -34,10 +34,17 @@ export const MAX_WRITE = 131072;
  *   serving the old pages until they are evicted.
  * - attr_timeout/entry_timeout: from config; how long stat and lookups are
  *   answered by the kernel without asking storaged.
- * Not set: hard_remove. Without it libfuse renames a file that is unlinked
- * while open to `.fuse_hiddenNNN` and unlinks it on release; with it,
- * fuse-native's read/write on such a handle would fail (it has no
- * null-path support).
+ * Not set: hard_remove. With it, high-level libfuse forgets the path of a
+ * file unlinked or renamed over while open at once, and then fails every
+ * path-based request for that inode by itself: fstat(2) of an unlinked open
+ * file above all (measured: ENOENT), and opens and stats that raced a rename
+ * over the file (150 of 150 renames under concurrent readers showed one).
+ * Without it, libfuse renames such an open file to `.fuse_hiddenNNN` and
+ * keeps serving it by that name; the adapter turns that rename into a VFS
+ * unlink plus a private alias (hidden.ts), so neither the backend nor
+ * listings see it. (The other race, an open of a name just renamed over when
+ * nobody had the old file open, is answered ESTALE by the patched
+ * fuse-native, so the kernel looks the name up again.)
  */
 export function mountOptions(settings: MountOptionSettings): string[] {
   return [

@@ -1,12 +1,12 @@
 import { resolve } from 'node:path';
 import { FsError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import type { Caller, Vfs } from '../daemon/vfs/types.js';
+import type { Vfs } from '../daemon/vfs/types.js';
 import { createFuseOps } from './adapter.js';
 import { allowOtherPermitted, asFuseNativeOptions, mountOptions } from './mount-options.js';
 import { findMount, fusermount, unmountKernel } from './mountinfo.js';
 import { prepareMountpoint } from './mountpoint.js';
-import { StoragedFuse } from './native.js';
+import { assertPatchedBuild, StoragedFuse } from './native.js';
 
 /** How to mount. */
 export interface MountVfsOptions {
@@ -18,8 +18,6 @@ export interface MountVfsOptions {
   entryTimeout: number;
   /** Default true; dropped with a warning when a non-root user may not use it. */
   allowOther?: boolean;
-  /** Who requests are attributed to (default: this process's uid/gid; see AdapterOptions.caller). */
-  caller?: Caller;
   /** Longest wait for the kernel's INIT after mounting (default 30 s). */
   initTimeoutMs?: number;
 }
@@ -39,12 +37,15 @@ export interface MountHandle {
 }
 
 /**
- * Mounts `vfs` at `mountpoint` through fuse-native. Cleans a stale mount
- * left there by a crashed process (and logs it), fails with EBUSY on a live
- * one, creates the folder if missing. Resolves once the kernel has
- * initialised the mount. Rejects with FsError naming the mountpoint.
+ * Mounts `vfs` at `mountpoint` through the patched fuse-native (rejects
+ * first, with a plain Error, when it is not the patched build). Cleans a
+ * stale mount left there by a crashed process (and logs it), fails with
+ * EBUSY on a live one, creates the folder if missing. Resolves once the
+ * kernel has initialised the mount. Rejects with FsError naming the
+ * mountpoint.
  */
 export async function mountVfs(vfs: Vfs, mountpoint: string, options: MountVfsOptions): Promise<MountHandle> {
+  assertPatchedBuild();
   const path = resolve(mountpoint);
   const { logger } = options;
   await prepareMountpoint(path, logger);
@@ -55,11 +56,7 @@ export async function mountVfs(vfs: Vfs, mountpoint: string, options: MountVfsOp
     allowOther = false;
   }
   const list = mountOptions({ fsName: options.fsName, attrTimeout: options.attrTimeout, entryTimeout: options.entryTimeout, allowOther });
-  const ops = createFuseOps(vfs, {
-    logger,
-    caller: options.caller ?? { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, pid: 0 },
-    pathCacheTtlMs: options.entryTimeout * 1000,
-  });
+  const ops = createFuseOps(vfs, { logger, pathCacheTtlMs: options.entryTimeout * 1000 });
   const fuse = new StoragedFuse(path, ops, { ...asFuseNativeOptions(list), timeout: false }, async (target) => {
     try {
       const how = await unmountKernel(target);

@@ -1,19 +1,21 @@
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { errnoNumber } from '../core/errors.js';
-import type { FuseOps } from './ops.js';
+import type { FuseOps, Give } from './ops.js';
 
 /**
  * The one place that touches fuse-native 2.2.6 (CommonJS, untyped): its
- * class, typed just enough, and a subclass that fixes what the package gets
- * wrong. Each fix relies on fuse-native internals that are pinned by the
- * exact version; test/fuse covers every one of them end to end.
+ * class, typed just enough, and a subclass that fixes what the package still
+ * gets wrong after native/fuse-native.patch. The patch (applied and compiled
+ * by native/build-fuse-native.mjs at npm install) gives every operation its
+ * caller, passes utimens times intact, lets handle operations run with a
+ * null path, and answers ESTALE where libfuse would answer ENOENT for an
+ * inode it lost the path of (so the kernel looks the name up again);
+ * assertPatchedBuild refuses to mount with anything else.
  */
 
 /** fuse-native's reply to the C side: a result code, then values for it. */
 type Signal = (code: number, ...values: unknown[]) => void;
-/** A per-operation entry of fuse-native's handler table, called from C. */
-type NativeHandler = (locals: Buffer, opCode: number, ...args: unknown[]) => void;
 
 /** fuse-native constructor options we use (`fsname` carries the whole option string, see mount-options.ts). */
 export interface NativeOptions {
@@ -22,13 +24,18 @@ export interface NativeOptions {
   timeout: false;
 }
 
+/** fuse-native's own view of the ops: the patched index.js appends the caller to each call itself. */
+interface BoundOps {
+  getxattr(path: string, name: string, position: number, cb: Give<Buffer>): void;
+  listxattr(path: string, cb: Give<string[]>): void;
+}
+
 interface FuseInstance {
   readonly mnt: string;
-  readonly ops: FuseOps;
+  readonly ops: BoundOps;
   _thread: Buffer | null;
   mount(cb: (err: Error | null) => void): void;
   unmount(cb: (err: Error | null) => void): void;
-  _makeHandlerArray(): NativeHandler[];
   _close(cb: (err: Error | null) => void): void;
   _op_getxattr(signal: Signal, path: string, name: string, valueBuf: Buffer, position: number): void;
   _op_listxattr(signal: Signal, path: string, listBuf: Buffer): void;
@@ -36,6 +43,8 @@ interface FuseInstance {
 
 interface FuseClass {
   new (mountpoint: string, ops: FuseOps, options: NativeOptions): FuseInstance;
+  /** Set by the patched index.js from the compiled binding: the patch version it was built from. */
+  readonly STORAGED_PATCH?: number;
 }
 
 interface NativeBinding {
@@ -48,13 +57,23 @@ const Fuse = require('fuse-native') as FuseClass;
 const fuseNativeDir = dirname(require.resolve('fuse-native'));
 const binding = createRequire(require.resolve('fuse-native'))('node-gyp-build')(fuseNativeDir) as NativeBinding;
 
+/** The version of native/fuse-native.patch this code is written against (`storaged_patch` in the patch). */
+export const FUSE_NATIVE_PATCH_VERSION = 1;
+
 const ERANGE = -errnoNumber('ERANGE');
 const EIO = -errnoNumber('EIO');
-/** op_utimens in fuse-native.c. */
-const OP_UTIMENS = 12;
-/** Offsets of `size_t atime` and `size_t mtime` in fuse-native.c's fuse_thread_locals_t (x86-64/arm64 Linux). */
-const LOCALS_ATIME_OFFSET = 104;
-const LOCALS_MTIME_OFFSET = 112;
+
+/**
+ * Throws unless fuse-native is the build of native/fuse-native.patch this
+ * code expects (its index.js and compiled binding both patched, of this
+ * version). Without it every request would be attributed to nobody in
+ * particular and utimens would be wrong, so there is no fallback.
+ */
+export function assertPatchedBuild(): void {
+  if (Fuse.STORAGED_PATCH !== FUSE_NATIVE_PATCH_VERSION) {
+    throw new Error('fuse-native is not the patched build: run npm ci');
+  }
+}
 
 /**
  * Unmounts the kernel side of a mount (unmountKernel in mountinfo.ts); injected so this file
@@ -63,12 +82,7 @@ const LOCALS_MTIME_OFFSET = 112;
 export type KernelUnmount = (mountpoint: string) => Promise<void>;
 
 /**
- * fuse-native's Fuse with three fixes:
- * - utimens: fuse-native.c passes atime twice (its mtime never reaches JS).
- *   The handler reads mtime from the per-thread C struct fuse-native hands
- *   to JS as a Buffer, after checking that the atime field at the expected
- *   offset holds the atime that was passed (else it keeps the atime, as
- *   fuse-native would).
+ * The patched fuse-native's Fuse with two more fixes:
  * - getxattr/listxattr: a value longer than a non-zero caller buffer replies
  *   ERANGE (fuse-native would claim the full length, and libfuse would send
  *   bytes past its buffer); a size query (buffer of 0) gets the exact size.
@@ -81,21 +95,9 @@ export class StoragedFuse extends Fuse {
   readonly #kernelUnmount: KernelUnmount;
 
   constructor(mountpoint: string, ops: FuseOps, options: NativeOptions, kernelUnmount: KernelUnmount) {
+    assertPatchedBuild();
     super(mountpoint, ops, options);
     this.#kernelUnmount = kernelUnmount;
-  }
-
-  override _makeHandlerArray(): NativeHandler[] {
-    const handlers = super._makeHandlerArray();
-    const utimens = handlers[OP_UTIMENS];
-    if (utimens) {
-      handlers[OP_UTIMENS] = (locals, opCode, path, atimeLow, atimeHigh, mtimeLow, mtimeHigh) => {
-        const mtime = mtimeFromLocals(locals, Number(atimeLow), Number(atimeHigh));
-        const [low, high] = mtime ?? [mtimeLow, mtimeHigh];
-        utimens(locals, opCode, path, atimeLow, atimeHigh, low, high);
-      };
-    }
-    return handlers;
   }
 
   override _op_getxattr(signal: Signal, path: string, name: string, valueBuf: Buffer, position: number): void {
@@ -126,12 +128,4 @@ export class StoragedFuse extends Fuse {
       (err: Error) => cb(err),
     );
   }
-}
-
-/** The mtime [low, high] words from fuse-native's thread locals, or undefined when the layout check fails. */
-function mtimeFromLocals(locals: unknown, atimeLow: number, atimeHigh: number): [number, number] | undefined {
-  if (!Buffer.isBuffer(locals) || locals.length < LOCALS_MTIME_OFFSET + 8) return undefined;
-  const atime = BigInt(atimeLow) + (BigInt(atimeHigh) << 32n);
-  if (locals.readBigUInt64LE(LOCALS_ATIME_OFFSET) !== atime) return undefined;
-  return [locals.readUInt32LE(LOCALS_MTIME_OFFSET), locals.readUInt32LE(LOCALS_MTIME_OFFSET + 4)];
 }

@@ -1,11 +1,12 @@
-import type { Attr, DirEntry, FsStats, NodeType, TimeSpec } from '../daemon/vfs/types.js';
+import type { Attr, DirEntry, FsStats, NodeType } from '../daemon/vfs/types.js';
 import type { FuseStat, FuseStatfs } from './ops.js';
 
 /**
- * Conversions between VFS values and fuse-native's encodings. fuse-native
- * carries times as whole milliseconds both ways (its C side turns them into
+ * Conversions from VFS values to fuse-native's encodings. fuse-native
+ * carries stat times as whole milliseconds (its C side turns them into
  * timespecs with tv_nsec a multiple of 1,000,000), so nanoseconds below the
- * millisecond are lost at this boundary; statfs fields are 32-bit.
+ * millisecond are not shown; statfs fields are 32-bit. (utimens times come
+ * in as nanoseconds: see FuseTime.)
  */
 
 /** st_blksize reported for every node: the largest write the mount asks for, so stdio buffers match it. */
@@ -83,9 +84,4 @@ export function toFuseStatfs(stats: FsStats): FuseStatfs {
 /** Nanoseconds to whole milliseconds (fuse-native's unit), never negative. */
 export function nsToMs(ns: bigint): number {
   return ns <= 0n ? 0 : Number(ns / NS_PER_MS);
-}
-
-/** A millisecond time from utimens as the VFS's TimeSpec. */
-export function msToTimeSpec(ms: number): TimeSpec {
-  return BigInt(Math.max(0, Math.trunc(ms))) * NS_PER_MS;
 }

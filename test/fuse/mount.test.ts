@@ -1,26 +1,15 @@
-import { execFile } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findMount } from '../../src/fuse/mountinfo.js';
+import { asNobody, canSwitchUser } from './support/as-nobody.js';
 import { forceUnmount, startMountProcess, type MountProcess } from './support/mount-process.js';
 import { FIFO_STATVFS_SCRIPT, hasPython, runPython, XATTR_SCRIPT } from './support/python.js';
 
 /** Needs root (or a fuse group) and /dev/fuse: present here and in CI. */
 const canMount = existsSync('/dev/fuse');
-
-/** Root with setpriv can run a shell as nobody (uid/gid 65534) to check permissions as another user. */
-const canSwitchUser = process.getuid?.() === 0 && existsSync('/usr/bin/setpriv');
-
-/** Runs `script` with sh as nobody; resolves with its stdout. */
-function asNobody(script: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const args = ['--reuid=65534', '--regid=65534', '--clear-groups', 'sh', '-c', script];
-    execFile('setpriv', args, { timeout: 20_000 }, (err, stdout) => (err ? reject(err) : resolve(stdout)));
-  });
-}
 
 /** The errno code of a rejected promise ('OK' when it resolves). */
 async function codeOf(work: Promise<unknown>): Promise<string> {
@@ -112,19 +101,6 @@ describe.skipIf(!canMount)('FUSE adapter over a real mount (test-double VFS in a
     expect(kinds).toMatchObject({ 'rt.txt': 'f', 'rt-sym': 'l', dir2: 'd' });
   });
 
-  it('sets atime and mtime separately, to the millisecond', async () => {
-    const file = join(mnt, 'times.txt');
-    await fs.writeFile(file, 't');
-    const atime = new Date('2020-01-02T03:04:05.250Z');
-    const mtime = new Date('2021-06-07T08:09:10.500Z');
-    await fs.utimes(file, atime, mtime);
-    const st = await fs.stat(file);
-    expect(st.mtime.toISOString()).toBe(mtime.toISOString());
-    expect(st.atime.toISOString()).toBe(atime.toISOString());
-    const last = (await served.stats()).setattrs.at(-1);
-    expect(last).toEqual({ atime: String(BigInt(atime.getTime()) * 1_000_000n), mtime: String(BigInt(mtime.getTime()) * 1_000_000n) });
-  });
-
   it.skipIf(!canSwitchUser)('lets the kernel enforce permissions for other users (default_permissions, allow_other)', async () => {
     await fs.writeFile(join(mnt, 'owned-by-root'), 'secret');
     await fs.chmod(join(mnt, 'owned-by-root'), 0o640);
@@ -141,7 +117,6 @@ describe.skipIf(!canMount)('FUSE adapter over a real mount (test-double VFS in a
     expect(output).toContain('write=2'); // the shell's "cannot create" status
     expect(output).toContain('chmod=1');
     expect(output).toContain('create=0');
-    // fuse-native gives no caller context: the new file belongs to the mounting user, not to nobody.
     expect(await fs.readFile(join(mnt, 'shared/mine'), 'utf8')).toBe('mine\n');
   });
 

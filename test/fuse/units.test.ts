@@ -4,10 +4,13 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FsError } from '../../src/core/errors.js';
 import { createLogger } from '../../src/core/logger.js';
+import { ROOT_INO } from '../../src/daemon/vfs/types.js';
 import { EIO, errnoOf, makeReply } from '../../src/fuse/errno.js';
+import { HiddenFiles, isHiddenPath } from '../../src/fuse/hidden.js';
 import { asFuseNativeOptions, mountOptions } from '../../src/fuse/mount-options.js';
 import { readMounts } from '../../src/fuse/mountinfo.js';
-import { msToTimeSpec, nsToMs, toFuseStatfs } from '../../src/fuse/stat.js';
+import { nsToMs, toFuseStatfs } from '../../src/fuse/stat.js';
+import { TestMemoryVfs } from './support/memory-vfs.js';
 
 const temp = mkdtempSync(join(tmpdir(), 'storaged-fuse-units-'));
 afterAll(() => rmSync(temp, { recursive: true, force: true }));
@@ -42,7 +45,6 @@ describe('stat conversions', () => {
   it('keeps whole milliseconds of nanosecond times, never negative', () => {
     expect(nsToMs(1_700_000_000_123_456_789n)).toBe(1_700_000_000_123);
     expect(nsToMs(-5n)).toBe(0);
-    expect(msToTimeSpec(1_700_000_000_123)).toBe(1_700_000_000_123_000_000n);
   });
 
   it('scales statfs block counts into 32 bits without changing the total', () => {
@@ -65,6 +67,8 @@ describe('mount options', () => {
     expect(list).toContain('entry_timeout=2.5');
     expect(list).not.toContain('allow_other');
     expect(list).not.toContain('kernel_cache');
+    // libfuse keeps unlinked open files reachable by a hidden name (hidden.ts), which hard_remove would lose.
+    expect(list).not.toContain('hard_remove');
     const { fsname } = asFuseNativeOptions(list);
     // fuse-native builds '-o' + ['fsname=' + fsname].join(','): exactly our list.
     expect(`fsname=${fsname}`).toBe(list.join(','));
@@ -87,5 +91,37 @@ describe('mountinfo', () => {
       { mountpoint: '/proc', fstype: 'proc', source: 'proc' },
       { mountpoint: '/tmp/with space', fstype: 'fuse.storaged', source: 'storaged:s3' },
     ]);
+  });
+});
+
+describe('libfuse hidden names', () => {
+  it('recognises exactly libfuse 2.9 hidden names', () => {
+    expect(isHiddenPath('/a/.fuse_hidden0000001200000003')).toBe(true);
+    expect(isHiddenPath('/.fuse_hidden00000012000000ab')).toBe(true);
+    expect(isHiddenPath('/.fuse_hidden0000001200000003x')).toBe(false);
+    expect(isHiddenPath('/.fuse_hidden12')).toBe(false);
+    expect(isHiddenPath('/a.fuse_hidden0000001200000003')).toBe(false);
+  });
+
+  it('hiding unlinks the name in the VFS, keeps the data through an alias, and drops it a grace period after unlink', async () => {
+    const vfs = new TestMemoryVfs();
+    const root = { uid: 0, gid: 0, pid: 0 };
+    const { attr, fh } = await vfs.create(ROOT_INO, 'f', 0o644, { flags: 2 }, root);
+    await vfs.write(fh, 0, Buffer.from('data'));
+    await vfs.release(fh);
+    const hidden = new HiddenFiles(vfs, { graceMs: 20, logger: createLogger('test', 'silent') });
+    const alias = '/.fuse_hidden0000000200000001';
+    await hidden.hide(alias, attr.ino, () => vfs.unlink(ROOT_INO, 'f'));
+    expect(await vfs.readdir(ROOT_INO)).toEqual([]);
+    expect(hidden.ino(alias)).toBe(attr.ino);
+    // The alias's own handle keeps the unlinked file alive: it can still be opened and read.
+    const late = await vfs.open(attr.ino, { flags: 0 }, root);
+    expect((await vfs.read(late, 0, 10)).toString()).toBe('data');
+    await vfs.release(late);
+    hidden.unlink(alias);
+    expect(hidden.ino(alias)).toBe(attr.ino);
+    await new Promise((r) => setTimeout(r, 60));
+    expect(hidden.ino(alias)).toBeUndefined();
+    await expect(vfs.getattr(attr.ino)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });

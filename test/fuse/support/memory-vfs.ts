@@ -19,12 +19,14 @@ import {
  * TEST DOUBLE — not the product's VFS. A small in-memory Vfs, just enough
  * to exercise the FUSE adapter end to end (errno mapping, big writes,
  * xattrs, lifecycle). The real VFS (src/daemon) replaces it in the final
- * mount tests. It records the size of every write it receives, and a name
- * starting with `boom` makes lookup throw a plain Error (not an FsError).
+ * mount tests. It records the size of every write it receives and every
+ * setattr with its caller's uid, and a name starting with `boom` makes
+ * lookup throw a plain Error (not an FsError). As in POSIX, an unlinked
+ * file lives on while a handle to it is open.
  */
 export class TestMemoryVfs implements Vfs {
   readonly writeSizes: number[] = [];
-  /** Every setattr's changes, in order (times as strings), for tests to inspect. */
+  /** Every setattr's changes, in order (times as strings), and the caller's uid as `by`, for tests to inspect. */
   readonly setattrs: Record<string, string | number>[] = [];
   readonly #nodes = new Map<Ino, MemNode>();
   readonly #handles = new Map<Fh, { ino: Ino; append: boolean }>();
@@ -50,8 +52,9 @@ export class TestMemoryVfs implements Vfs {
     return { ino, type: n.type, mode: n.mode, nlink: n.nlink, uid: n.uid, gid: n.gid, size, atimeNs: n.atime, mtimeNs: n.mtime, ctimeNs: n.ctime };
   }
 
-  async setattr(ino: Ino, changes: AttrChanges, _caller: Caller, _fh?: Fh): Promise<Attr> {
-    this.setattrs.push(Object.fromEntries(Object.entries(changes).map(([k, v]) => [k, typeof v === 'bigint' ? String(v) : v])));
+  async setattr(ino: Ino, changes: AttrChanges, caller: Caller, _fh?: Fh): Promise<Attr> {
+    const recorded = Object.entries(changes).map(([k, v]) => [k, typeof v === 'bigint' ? String(v) : v]);
+    this.setattrs.push(Object.fromEntries([...recorded, ['by', caller.uid]]));
     const n = this.#node(ino);
     if (changes.mode !== undefined) n.mode = (n.mode & ~0o7777) | (changes.mode & 0o7777);
     if (changes.uid !== undefined) n.uid = changes.uid;
@@ -112,8 +115,9 @@ export class TestMemoryVfs implements Vfs {
   }
 
   async release(fh: Fh): Promise<void> {
-    this.#handle(fh);
+    const { ino } = this.#handle(fh);
     this.#handles.delete(fh);
+    this.#dropIfUnused(ino);
   }
 
   async mkdir(parent: Ino, name: string, mode: number, caller: Caller): Promise<Attr> {
@@ -227,7 +231,15 @@ export class TestMemoryVfs implements Vfs {
     this.#dir(parent).children.delete(name);
     const n = this.#node(ino);
     n.nlink -= n.type === 'directory' ? 2 : 1;
-    if (n.nlink <= 0) this.#nodes.delete(ino);
+    this.#dropIfUnused(ino);
+  }
+
+  /** Forgets a node with no name left and no open handle. */
+  #dropIfUnused(ino: Ino): void {
+    const n = this.#nodes.get(ino);
+    if (n === undefined || n.nlink > 0) return;
+    for (const handle of this.#handles.values()) if (handle.ino === ino) return;
+    this.#nodes.delete(ino);
   }
 }
 
