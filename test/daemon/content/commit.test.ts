@@ -1,21 +1,11 @@
 import { createHash } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MemoryDriver } from '../../../src/drivers/memory/index.js';
-import { Harness, download, expectBytes, patternBytes, upload } from './harness.js';
+import { useHarnesses, download, expectBytes, patternBytes, upload } from './harness.js';
 import { Model, exercise } from './model.js';
 
 const BS = 4096;
-const harnesses: Harness[] = [];
-
-function harness(driver: MemoryDriver, options: Partial<ConstructorParameters<typeof Harness>[1]> = {}): Harness {
-  const made = new Harness(driver, { blockSize: BS, ...options });
-  harnesses.push(made);
-  return made;
-}
-
-afterEach(async () => {
-  for (const made of harnesses.splice(0)) await made.close();
-});
+const harness = useHarnesses(BS);
 
 const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 const META = { 'storaged-mode': '100644', 'storaged-uid': '1000' };

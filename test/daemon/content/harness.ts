@@ -1,4 +1,4 @@
-import { expect } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -115,6 +115,7 @@ export class Harness {
   readonly logger = new RecordingLogger();
   readonly counting: CountingDriver;
   private readonly ownsDir: boolean;
+  private closed = false;
 
   constructor(driver: StorageDriver, readonly options: HarnessOptions) {
     this.ownsDir = options.dir === undefined;
@@ -163,7 +164,10 @@ export class Harness {
   }
 
   /** Closes everything; the folder is deleted unless it was given (a remount test reuses it). */
+  /** Closes everything once; later calls do nothing. */
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     await this.manager.close();
     await this.cache.close();
     this.db.close();
@@ -222,4 +226,20 @@ export function expectBytes(actual: Buffer, expected: Buffer): void {
   let at = 0;
   while (at < Math.min(actual.length, expected.length) && actual[at] === expected[at]) at++;
   expect.fail(`bytes differ: got ${actual.length} bytes, expected ${expected.length}; first difference at offset ${at}`);
+}
+
+/**
+ * A factory of harnesses with `blockSize` for one test file; every harness
+ * it made is closed after each test.
+ */
+export function useHarnesses(blockSize: number): (driver: StorageDriver, options?: Partial<HarnessOptions>) => Harness {
+  const made: Harness[] = [];
+  afterEach(async () => {
+    for (const harness of made.splice(0)) await harness.close();
+  });
+  return (driver, options = {}) => {
+    const harness = new Harness(driver, { blockSize, ...options });
+    made.push(harness);
+    return harness;
+  };
 }

@@ -1,23 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { FsError } from '../../../src/core/errors.js';
 import { MemoryDriver } from '../../../src/drivers/memory/index.js';
-import { Harness, expectBytes, patternBytes, upload } from './harness.js';
+import { useHarnesses, expectBytes, patternBytes, upload } from './harness.js';
 
 const BS = 4096;
-const harnesses: Harness[] = [];
-
-function harness(driver: MemoryDriver, options: Partial<ConstructorParameters<typeof Harness>[1]> = {}): Harness {
-  const made = new Harness(driver, { blockSize: BS, ...options });
-  harnesses.push(made);
-  return made;
-}
-
-afterEach(async () => {
-  for (const made of harnesses.splice(0)) await made.close();
-});
+const harness = useHarnesses(BS);
 
 describe('content read path (memory driver)', () => {
   it('a cold read fetches exactly the blocks it overlaps, each by one ranged read', async () => {
@@ -63,7 +53,6 @@ describe('content read path (memory driver)', () => {
     expect(first.counting.reads).toEqual([]);
 
     // A remount over the same cache folder answers from the persisted block map and blocks.
-    harnesses.splice(harnesses.indexOf(first), 1);
     await first.close();
     const second = harness(driver, { dir });
     const reopened = await second.open('warm.bin', source);

@@ -1,20 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MemoryDriver } from '../../../src/drivers/memory/index.js';
-import { Harness, expectBytes, patternBytes, upload } from './harness.js';
+import { useHarnesses, expectBytes, patternBytes, upload } from './harness.js';
 import { Model, exercise } from './model.js';
 
 const BS = 4096;
-const harnesses: Harness[] = [];
-
-function harness(driver: MemoryDriver, options: Partial<ConstructorParameters<typeof Harness>[1]> = {}): Harness {
-  const made = new Harness(driver, { blockSize: BS, ...options });
-  harnesses.push(made);
-  return made;
-}
-
-afterEach(async () => {
-  for (const made of harnesses.splice(0)) await made.close();
-});
+const harness = useHarnesses(BS);
 
 describe('content write path (memory driver)', () => {
   for (const seed of [11, 12, 13]) {
