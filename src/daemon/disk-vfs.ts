@@ -4,6 +4,7 @@ import type { StoragedConfig } from '../core/config/loader.js';
 import type { Logger } from '../core/logger.js';
 import type { StorageDriver } from '../drivers/types.js';
 import { openBlockCache } from './cache/block-cache.js';
+import { lockCacheDir } from './cache-lock.js';
 import type { WorkingFiles } from './cache/types.js';
 import { createContentManager } from './content/index.js';
 import { openDatabase } from './db.js';
@@ -33,7 +34,9 @@ const LIST_CONCURRENCY = 16;
  * `work/`. The block cache is limited to cache.maxSize; blocks, read-ahead,
  * fetch concurrency and the listing TTL come from config.mount. Index and
  * VFS share one clock (vfs/clock.ts). Working files of inodes the index no
- * longer has are deleted before the VFS starts. EINVAL for a
+ * longer has are deleted before the VFS starts. The folder is locked for
+ * this process (cache-lock.ts): EBUSY while another live process mounts
+ * the same disk. EINVAL for a
  * disk name that cannot be a folder name; EIO when the database cannot be
  * opened. Vfs.close() closes everything opened here, not the driver.
  */
@@ -45,8 +48,10 @@ export async function createDiskVfs(options: DiskVfsOptions): Promise<Vfs> {
   const dir = join(config.cache.dir, diskName);
   const uid = options.uid ?? process.getuid?.() ?? 0;
   const gid = options.gid ?? process.getgid?.() ?? 0;
-  const db = openDatabase(join(dir, 'meta.db'));
+  const lock = lockCacheDir(dir);
+  let db: ReturnType<typeof openDatabase> | undefined;
   try {
+    db = openDatabase(join(dir, 'meta.db'));
     // One clock for the index and the VFS: times stay strictly increasing across both.
     const index = openMetadataIndex(db, { uid, gid, now: nowNs });
     const cache = openBlockCache(db, dir, { blockSize: config.mount.blockSize, maxBytes: config.cache.maxSize });
@@ -74,10 +79,14 @@ export async function createDiskVfs(options: DiskVfsOptions): Promise<Vfs> {
         gid,
         listConcurrency: LIST_CONCURRENCY,
       },
-      onClose: () => cache.close(),
+      onClose: async () => {
+        await cache.close();
+        lock.release();
+      },
     });
   } catch (err) {
-    if (db.open) db.close();
+    if (db?.open) db.close();
+    lock.release();
     throw err;
   }
 }

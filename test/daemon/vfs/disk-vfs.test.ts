@@ -1,4 +1,7 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MemoryDriver } from '../../../src/drivers/memory/index.js';
@@ -66,3 +69,38 @@ describe('createDiskVfs: clock and startup (memory backend)', () => {
     expect((await resolve(h.vfs, 'kept')).ino).toBe(kept.ino);
   });
 });
+
+describe('createDiskVfs: one mount per cache folder', () => {
+  const harnesses: Harness[] = [];
+  afterEach(async () => {
+    await Promise.all(harnesses.splice(0).map((h) => h.close()));
+  });
+
+  it('a second open of the same disk cache is EBUSY until the first closes', async () => {
+    const first = await openHarness(new MemoryDriver());
+    harnesses.push(first);
+    await expect(openHarness(new MemoryDriver(), { cacheDir: first.cacheDir })).rejects.toMatchObject({ code: 'EBUSY' });
+    await first.vfs.close();
+    const second = await openHarness(new MemoryDriver(), { cacheDir: first.cacheDir });
+    await second.vfs.close();
+  });
+
+  it('a lock left by a dead process is taken over; one held by a live process is EBUSY', async () => {
+    const cacheDir = await mkdtemp(join(tmpdir(), 'storaged-lock-'));
+    const lockFile = join(cacheDir, 'disk', 'lock');
+    mkdirSync(join(cacheDir, 'disk'), { recursive: true });
+    try {
+      writeFileSync(lockFile, `${process.ppid}\n`); // the test runner: alive
+      await expect(openHarness(new MemoryDriver(), { cacheDir })).rejects.toMatchObject({ code: 'EBUSY' });
+      const dead = spawnSync(process.execPath, ['-e', '0']).pid; // exited by now
+      writeFileSync(lockFile, `${dead}\n`);
+      const h = await openHarness(new MemoryDriver(), { cacheDir });
+      expect(readFileSync(lockFile, 'utf8').trim()).toBe(String(process.pid));
+      await h.vfs.close();
+      expect(existsSync(lockFile)).toBe(false);
+    } finally {
+      await rm(cacheDir, { recursive: true, force: true });
+    }
+  });
+});
+
