@@ -5,6 +5,9 @@ import { registerDisksCommand } from './commands/disks.js';
 import { registerFileCommands } from './commands/files.js';
 import { registerLsCommand } from './commands/ls.js';
 import { registerMountCommands } from './commands/mount.js';
+import { registerRefreshCommand } from './commands/refresh.js';
+import { registerStatusCommands } from './commands/status.js';
+import { registerSyncCommand } from './commands/sync.js';
 import { registerStorageTestCommand } from './commands/storage-test.js';
 import { CliContext, type GlobalOptions } from './context.js';
 import { printError } from './errors.js';
@@ -33,6 +36,9 @@ function buildProgram(ctx: CliContext): Command {
   registerLsCommand(program, ctx);
   registerFileCommands(program, ctx);
   registerMountCommands(program, ctx);
+  registerStatusCommands(program, ctx);
+  registerRefreshCommand(program, ctx);
+  registerSyncCommand(program, ctx);
   return program;
 }
 
