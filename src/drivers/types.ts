@@ -66,7 +66,7 @@ export interface ReadOptions {
   signal?: AbortSignal;
 }
 
-/** Options of `write`, `copy` and `createDirectory`. */
+/** Options of `write` and `createDirectory` (`copy` takes CopyOptions). */
 export interface WriteOptions {
   visibility?: Visibility;
   /** Content-Type to store; drivers guess from the extension when absent. */
@@ -75,6 +75,14 @@ export interface WriteOptions {
   metadata?: Record<string, string>;
   /** Size hint in bytes, when the caller knows it (helps multipart sizing). */
   size?: number;
+  signal?: AbortSignal;
+}
+
+/** Options of `copy`. */
+export interface CopyOptions {
+  /** User metadata of the copy (string keys and values), replacing the source's; where `capabilities.metadata`. */
+  metadata?: Record<string, string>;
+  /** Aborts the copy where the backend allows it (ECANCELED). */
   signal?: AbortSignal;
 }
 
@@ -172,8 +180,15 @@ export interface StorageDriver {
   /** Delete a directory and everything below it. A missing directory is success. */
   deleteDirectory(path: string): Promise<void>;
 
-  /** Copy a file; the destination is replaced and keeps the source's visibility. ENOENT for a missing source. */
-  copy(from: string, to: string): Promise<void>;
+  /**
+   * Copy a file; the destination is replaced and keeps the source's content
+   * type and visibility. Its user metadata is the source's, or exactly
+   * `options.metadata` when given (drivers without `capabilities.metadata`
+   * ignore it); with metadata, a copy onto itself replaces the file's
+   * metadata. ENOENT for a missing source; ECANCELED once `options.signal`
+   * aborted (a copy the backend already finished may still complete).
+   */
+  copy(from: string, to: string, options?: CopyOptions): Promise<void>;
 
   /** Move a file; no source remains. Moving onto itself changes nothing. ENOENT for a missing source. */
   move(from: string, to: string): Promise<void>;

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { expectCode, readText, requireCapability, useDriver, writeText, type AreaContext } from './support.js';
+import type { StorageDriver } from '../../src/drivers/types.js';
+import { expectCode, readText, requireCapability, requireNoCapability, useDriver, writeText, type AreaContext } from './support.js';
 
-/** Copy and move: equal files, overwrites, onto itself, missing sources, visibility. */
+/** Copy and move: equal files, overwrites, onto itself, missing sources, visibility, copies with new metadata. */
 export function describeCopyMove({ fixture }: AreaContext): void {
   describe('copy and move', () => {
     const driver = useDriver(fixture);
@@ -62,6 +63,8 @@ export function describeCopyMove({ fixture }: AreaContext): void {
       expect((await driver().stat('cp/meta-dst.txt')).metadata).toMatchObject({ origin: 'source' });
     });
 
+    describeCopyWithMetadata(driver);
+
     it('copy of a missing file is ENOENT and creates nothing', async () => {
       await expectCode(driver().copy('cp/missing.txt', 'cp/never.txt'), 'ENOENT');
       await expectCode(driver().stat('cp/never.txt'), 'ENOENT');
@@ -109,5 +112,90 @@ export function describeCopyMove({ fixture }: AreaContext): void {
       await expectCode(driver().move('mv/missing.txt', 'mv/never.txt'), 'ENOENT');
       await expectCode(driver().stat('mv/never.txt'), 'ENOENT');
     });
+  });
+}
+
+/** POSIX attributes as the mount stores them: what a deduplicating copy gives its new object. */
+const ATTRIBUTES = { 'storaged-mode': '33188', 'storaged-uid': '1000', 'storaged-gid': '100', 'storaged-mtime-ns': '1700000000123456789' };
+
+/** A content type no driver would guess from a name, so keeping it is observable. */
+const CUSTOM_TYPE = 'application/x-storaged-conformance';
+
+/** copy(from, to, { metadata, signal }): the copy's user metadata is exactly the given one; content, type and visibility are the source's. */
+function describeCopyWithMetadata(driver: () => StorageDriver): void {
+  it('copy with metadata replaces the user metadata; content, type and checksum are kept', async (ctx) => {
+    requireCapability(ctx, driver(), 'metadata');
+    const sourceMetadata = { origin: 'source', 'storaged-mode': '33261' };
+    await writeText(driver(), 'cpm/source.txt', 'deduplicated content', { mimeType: CUSTOM_TYPE, metadata: sourceMetadata });
+    await driver().copy('cpm/source.txt', 'cpm/copy.txt', { metadata: { ...ATTRIBUTES, 'Storaged-Extra': 'Mixed Case' } });
+    const copy = await driver().stat('cpm/copy.txt');
+    expect(copy.metadata).toEqual({ ...ATTRIBUTES, 'storaged-extra': 'Mixed Case' });
+    expect(copy.mimeType?.split(';')[0]).toBe(CUSTOM_TYPE);
+    expect(copy.size).toBe(20);
+    expect(await readText(driver(), 'cpm/copy.txt')).toBe('deduplicated content');
+    expect(await driver().checksum('cpm/copy.txt')).toEqual(await driver().checksum('cpm/source.txt'));
+    expect((await driver().stat('cpm/source.txt')).metadata, 'the source keeps its own metadata').toEqual(sourceMetadata);
+  });
+
+  it('copy with metadata onto an existing file replaces its content and metadata', async (ctx) => {
+    requireCapability(ctx, driver(), 'metadata');
+    await writeText(driver(), 'cpm/over-src.txt', 'new bytes', { metadata: { from: 'source' } });
+    await writeText(driver(), 'cpm/over-dst.txt', 'old and longer content', { metadata: { stale: 'yes' } });
+    await driver().copy('cpm/over-src.txt', 'cpm/over-dst.txt', { metadata: ATTRIBUTES });
+    const copy = await driver().stat('cpm/over-dst.txt');
+    expect(copy.metadata).toEqual(ATTRIBUTES);
+    expect(copy.size).toBe(9);
+    expect(await readText(driver(), 'cpm/over-dst.txt')).toBe('new bytes');
+    expect(await driver().checksum('cpm/over-dst.txt'), 'the checksum is the new content\'s').toEqual(await driver().checksum('cpm/over-src.txt'));
+  });
+
+  it('copy with empty metadata gives a copy without user metadata', async (ctx) => {
+    requireCapability(ctx, driver(), 'metadata');
+    await writeText(driver(), 'cpm/bare-src.txt', 'bare', { metadata: { origin: 'source' } });
+    await driver().copy('cpm/bare-src.txt', 'cpm/bare-dst.txt', { metadata: {} });
+    expect((await driver().stat('cpm/bare-dst.txt')).metadata ?? {}).toEqual({});
+    expect(await readText(driver(), 'cpm/bare-dst.txt')).toBe('bare');
+  });
+
+  it('copy with metadata onto itself replaces the metadata and keeps content and type', async (ctx) => {
+    requireCapability(ctx, driver(), 'metadata');
+    await writeText(driver(), 'cpm/self.txt', 'myself', { mimeType: CUSTOM_TYPE, metadata: { before: 'yes' } });
+    await driver().copy('cpm/self.txt', 'cpm/./self.txt', { metadata: ATTRIBUTES });
+    const stat = await driver().stat('cpm/self.txt');
+    expect(stat.metadata).toEqual(ATTRIBUTES);
+    expect(stat.mimeType?.split(';')[0]).toBe(CUSTOM_TYPE);
+    expect(await readText(driver(), 'cpm/self.txt')).toBe('myself');
+  });
+
+  it('copy with metadata keeps the source visibility', async (ctx) => {
+    requireCapability(ctx, driver(), 'metadata');
+    requireCapability(ctx, driver(), 'visibility');
+    await writeText(driver(), 'cpm/vis-private.txt', 'p', { visibility: 'private' });
+    await writeText(driver(), 'cpm/vis-public.txt', 'q', { visibility: 'public' });
+    await driver().copy('cpm/vis-private.txt', 'cpm/vis-private-copy.txt', { metadata: ATTRIBUTES });
+    await driver().copy('cpm/vis-public.txt', 'cpm/vis-public-copy.txt', { metadata: ATTRIBUTES });
+    expect(await driver().getVisibility('cpm/vis-private-copy.txt')).toBe('private');
+    expect(await driver().getVisibility('cpm/vis-public-copy.txt')).toBe('public');
+  });
+
+  it('without the metadata capability, copy with metadata still copies (the metadata is ignored)', async (ctx) => {
+    requireNoCapability(ctx, driver(), 'metadata');
+    await writeText(driver(), 'cpm/plain-src.txt', 'plain content');
+    await driver().copy('cpm/plain-src.txt', 'cpm/plain-dst.txt', { metadata: ATTRIBUTES });
+    expect(await readText(driver(), 'cpm/plain-dst.txt')).toBe('plain content');
+    expect((await driver().stat('cpm/plain-dst.txt')).size).toBe(13);
+  });
+
+  it('copy with an already aborted signal is ECANCELED and creates nothing', async () => {
+    await writeText(driver(), 'cpm/abort-src.txt', 'never copied');
+    const controller = new AbortController();
+    controller.abort();
+    await expectCode(driver().copy('cpm/abort-src.txt', 'cpm/abort-dst.txt', { signal: controller.signal, metadata: ATTRIBUTES }), 'ECANCELED');
+    await expectCode(driver().stat('cpm/abort-dst.txt'), 'ENOENT');
+  });
+
+  it('copy with metadata of a missing file is ENOENT and creates nothing', async () => {
+    await expectCode(driver().copy('cpm/missing.txt', 'cpm/never.txt', { metadata: ATTRIBUTES }), 'ENOENT');
+    await expectCode(driver().stat('cpm/never.txt'), 'ENOENT');
   });
 }

@@ -23,10 +23,13 @@ import { S3RVER_KEY, S3RVER_REGION, S3RVER_SECRET, startS3rver, type S3rver } fr
  * - it checks a presigned URL's expiry but not its V4 signature (a tampered
  *   URL is served): temporaryUrlSignatureEnforced off;
  * - it stores `<name>._S3rver_metadata.json` files, so a name can have at
- *   most 255 - 22 = 233 bytes.
+ *   most 255 - 22 = 233 bytes;
+ * - a CopyObject with MetadataDirective REPLACE onto an existing key keeps
+ *   that key's old MD5 as ETag: replaceCopyKeepsOldEtag (see s3-copy.test.ts).
  */
 const S3RVER_OVERRIDES: S3DriverOverrides = {
   acl: false,
+  replaceCopyKeepsOldEtag: true,
   capabilities: {
     temporaryUrlSignatureEnforced: false,
     limits: { maxNameBytes: 255 - '._S3rver_metadata.json'.length, maxKeyBytes: 1024 },

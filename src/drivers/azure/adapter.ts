@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { BlobSASPermissions, type BlobGetPropertiesResponse, type BlobItem, type ContainerClient } from '@azure/storage-blob';
 import { FsError } from '../../core/errors.js';
 import { emptyReadable } from '../shared/body.js';
-import type { DriverCapabilities } from '../types.js';
+import type { CopyOptions, DriverCapabilities } from '../types.js';
 import type { ObjectInfo, ObjectListing, ObjectStoreAdapter, PutOptions } from '../object-store/adapter.js';
 import { errorCode, hasStatus, mapAzureError, withDeadline } from './errors.js';
 import { decodeMetadata, encodeMetadata } from './metadata.js';
@@ -147,22 +147,29 @@ export class AzureAdapter implements ObjectStoreAdapter {
     await Promise.all(Array.from({ length: Math.min(DELETE_CONCURRENCY, keys.length) }, worker));
   }
 
-  async copy(from: string, to: string): Promise<void> {
+  async copy(from: string, to: string, options: CopyOptions = {}): Promise<void> {
+    const { signal } = options;
+    const metadata = options.metadata !== undefined ? { metadata: encodeMetadata(options.metadata, to, 'copy') } : {};
     const source = this.container.getBlobClient(from);
     const target = this.container.getBlobClient(to);
-    const properties = await this.request(from, 'copy', undefined, (abortSignal) => source.getProperties({ abortSignal }));
-    // Copy Blob keeps content type, Content-MD5 and metadata; the tier must be named or the account default applies.
+    const properties = await this.request(from, 'copy', signal, (abortSignal) => source.getProperties({ abortSignal }));
+    // Copy Blob keeps content type, Content-MD5 and metadata (unless metadata is given: then exactly it);
+    // the tier must be named or the account default applies.
     const tier = properties.accessTier !== undefined && properties.accessTierInferred !== true ? { tier: properties.accessTier } : {};
-    const poller = await this.request(to, 'copy', undefined, (abortSignal) =>
-      target.beginCopyFromURL(source.url, { ...tier, abortSignal, intervalInMs: COPY_POLL_MS }),
+    const poller = await this.request(to, 'copy', signal, (abortSignal) =>
+      target.beginCopyFromURL(source.url, { ...tier, ...metadata, abortSignal, intervalInMs: COPY_POLL_MS }),
     );
     while (!poller.isDone()) {
       await sleep(COPY_POLL_MS);
-      await this.request(to, 'copy', undefined, (abortSignal) => poller.poll({ abortSignal }));
+      await this.request(to, 'copy', signal, (abortSignal) => poller.poll({ abortSignal }));
     }
     const status = poller.getResult()?.copyStatus;
     if (status !== undefined && status !== 'success') {
       throw new FsError('EIO', `copy '${from}' to '${to}': the server-side copy ended as '${status}'`, { path: from, op: 'copy' });
+    }
+    if (options.metadata !== undefined && Object.keys(options.metadata).length === 0) {
+      // Copy Blob without metadata headers copies the source's: clearing them takes a second request.
+      await this.request(to, 'copy', signal, (abortSignal) => target.setMetadata({}, { abortSignal }));
     }
   }
 

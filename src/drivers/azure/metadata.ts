@@ -28,15 +28,19 @@ const VALUE_SUFFIX = '?=';
 const PLAIN_VALUE = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/;
 const ENCODED_VALUE = /^=\?utf-8\?b\?([A-Za-z0-9+/]*={0,2})\?=$/i;
 
-/** Encodes user metadata into Azure-safe names and values (see the module comment). EINVAL for an empty key. */
-export function encodeMetadata(metadata: Record<string, string>, key: string): Record<string, string> {
+/**
+ * Encodes user metadata into Azure-safe names and values (see the module
+ * comment). EINVAL for an empty key or a value that is no string (`op`
+ * names the operation in the error).
+ */
+export function encodeMetadata(metadata: Record<string, string>, key: string, op = 'write'): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(metadata)) {
     if (name === '') {
-      throw new FsError('EINVAL', `write '${key}': metadata keys must not be empty`, { path: key, op: 'write' });
+      throw new FsError('EINVAL', `${op} '${key}': metadata keys must not be empty`, { path: key, op });
     }
     if (typeof value !== 'string') {
-      throw new FsError('EINVAL', `write '${key}': metadata value of '${name}' must be a string`, { path: key, op: 'write' });
+      throw new FsError('EINVAL', `${op} '${key}': metadata value of '${name}' must be a string`, { path: key, op });
     }
     out[encodeName(name.toLowerCase())] = encodeValue(value);
   }

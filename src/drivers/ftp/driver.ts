@@ -10,6 +10,7 @@ import { BASE_CAPABILITIES } from '../shared/capabilities.js';
 import type {
   ByteRange,
   Checksum,
+  CopyOptions,
   DriverCapabilities,
   FileStat,
   ListOptions,
@@ -169,21 +170,23 @@ export class FtpDriver implements StorageDriver {
     });
   }
 
-  async copy(from: string, to: string): Promise<void> {
+  /** Streams the file through two connections; no user metadata (`options.metadata` is ignored). */
+  async copy(from: string, to: string, options: CopyOptions = {}): Promise<void> {
     return this.guard('copy', from, async () => {
       const source = this.key(from);
       const target = this.key(to);
+      if (options.signal?.aborted) throw new FsError('ECANCELED', `copy '${from}': aborted`, { path: from, op: 'copy' });
       if (source === target) return void (await this.requireFile(source, from, 'copy'));
       const [readLease, writeLease] = await this.pool.acquirePair();
       let stream: Readable;
       try {
-        stream = await this.openRead(readLease, source, { offset: 0 });
+        stream = await this.openRead(readLease, source, { offset: 0 }, options.signal);
       } catch (err) {
         writeLease.release();
         throw err;
       }
       const tempAbs = tempPathFor(this.remote, target);
-      const counter = countingBody(stream);
+      const counter = countingBody(stream, options.signal);
       try {
         await runWithLease(writeLease, (client) => uploadAtomically(client, this.remote, target, counter, tempAbs));
       } catch (err) {

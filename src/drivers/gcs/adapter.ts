@@ -4,7 +4,7 @@ import type { Bucket, CopyOptions, CreateReadStreamOptions, CreateWriteStreamOpt
 import { FsError } from '../../core/errors.js';
 import { encodeKeyForUrl } from '../../core/signing.js';
 import { emptyReadable } from '../shared/body.js';
-import type { DriverCapabilities, Visibility } from '../types.js';
+import type { CopyOptions as StorageCopyOptions, DriverCapabilities, Visibility } from '../types.js';
 import type { ObjectInfo, ObjectListing, ObjectStoreAdapter, PutOptions } from '../object-store/adapter.js';
 import { httpStatus, mapGcsError } from './errors.js';
 import { decodeGcsCursor, mergePage } from './listing.js';
@@ -175,11 +175,17 @@ export class GcsAdapter implements ObjectStoreAdapter {
     await Promise.all(Array.from({ length: Math.min(DELETE_CONCURRENCY, keys.length) }, worker));
   }
 
-  async copy(from: string, to: string): Promise<void> {
-    const options: CopyOptions = {};
+  async copy(from: string, to: string, options: StorageCopyOptions = {}): Promise<void> {
+    const copyOptions: CopyOptions = {};
     // A GCS copy gets the bucket's default ACL, not the source's: carry it over.
-    if (this.options.visibility) options.predefinedAcl = predefinedAcl(await this.getVisibility(from));
-    await this.bucket.file(from).copy(this.bucket.file(to), options);
+    if (this.options.visibility) copyOptions.predefinedAcl = predefinedAcl(await this.getVisibility(from));
+    if (options.metadata !== undefined) {
+      // A rewrite with a request body takes the destination's whole resource from it: repeat the source's content fields.
+      const [source] = await this.bucket.file(from).getMetadata();
+      Object.assign(copyOptions, contentFields(source), { metadata: lowerCaseKeys(options.metadata) });
+    }
+    options.signal?.throwIfAborted(); // the SDK's copy takes no signal
+    await this.bucket.file(from).copy(this.bucket.file(to), copyOptions);
   }
 
   async setVisibility(key: string, visibility: Visibility): Promise<void> {
@@ -225,6 +231,19 @@ export class GcsAdapter implements ObjectStoreAdapter {
 
 function predefinedAcl(visibility: Visibility): 'publicRead' | 'projectPrivate' {
   return visibility === 'public' ? 'publicRead' : 'projectPrivate';
+}
+
+/** Content fields of an object resource that a copy with replacement metadata must repeat. */
+const CONTENT_FIELDS = ['contentType', 'contentEncoding', 'contentDisposition', 'contentLanguage', 'cacheControl'] as const;
+
+/** The source's content fields, to send along with replacement metadata in a copy. */
+function contentFields(source: FileMetadata): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const field of CONTENT_FIELDS) {
+    const value = source[field];
+    if (typeof value === 'string' && value !== '') out[field] = value;
+  }
+  return out;
 }
 
 function lowerCaseKeys(metadata: Record<string, string>): Record<string, string> {

@@ -10,6 +10,7 @@ import { clampRange, emptyReadable, sha256OfStream, toReadable } from '../shared
 import { BASE_CAPABILITIES } from '../shared/capabilities.js';
 import type {
   Checksum,
+  CopyOptions,
   DriverCapabilities,
   FileStat,
   ListOptions,
@@ -182,10 +183,12 @@ export class LocalDriver implements StorageDriver {
     });
   }
 
-  async copy(from: string, to: string): Promise<void> {
+  /** Copies through a temporary file and a rename; no user metadata (`options.metadata` is ignored). */
+  async copy(from: string, to: string, options: CopyOptions = {}): Promise<void> {
     return this.run('copy', from, async () => {
       const source = this.key(from);
       const target = this.writableKey(to);
+      if (options.signal?.aborted) throw new FsError('ECANCELED', `copy '${source}': aborted`, { path: source, op: 'copy' });
       const sourceAbs = await this.root.resolve(source, 'follow');
       const sourceStats = await stat(sourceAbs);
       if (sourceStats.isDirectory()) throw new FsError('EISDIR', `copy '${source}': is a directory`, { path: source, op: 'copy' });

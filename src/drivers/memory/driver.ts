@@ -6,6 +6,7 @@ import { BASE_CAPABILITIES } from '../shared/capabilities.js';
 import { clampRange, guessMimeType } from '../shared/body.js';
 import type {
   Checksum,
+  CopyOptions,
   DriverCapabilities,
   FileStat,
   ListOptions,
@@ -159,8 +160,8 @@ export class MemoryDriver implements StorageDriver {
     this.tree.removeDirectory(key);
   }
 
-  async copy(from: string, to: string): Promise<void> {
-    await this.transfer('copy', from, to);
+  async copy(from: string, to: string, options: CopyOptions = {}): Promise<void> {
+    await this.transfer('copy', from, to, options);
   }
 
   async move(from: string, to: string): Promise<void> {
@@ -216,13 +217,15 @@ export class MemoryDriver implements StorageDriver {
     return this.urls.signed(key, method, options);
   }
 
-  private async transfer(op: 'copy' | 'move', from: string, to: string): Promise<void> {
+  /** Copy or move; a copy given metadata stores exactly it (also onto itself). */
+  private async transfer(op: 'copy' | 'move', from: string, to: string, options: CopyOptions = {}): Promise<void> {
     const source = normalizeKey(from, this.capabilities.limits);
     const target = normalizeKey(to, this.capabilities.limits);
-    await this.begin(op, source, undefined, target);
+    await this.begin(op, source, options.signal, target);
     const file = this.existingFile(source, op);
-    if (source === target) return;
-    this.tree.putFile(target, { ...file, lastModified: new Date(), etag: this.nextEtag(file.sha256) });
+    if (source === target && options.metadata === undefined) return;
+    const metadata = options.metadata !== undefined ? lowerCaseKeys(options.metadata) : file.metadata;
+    this.tree.putFile(target, { ...file, metadata, lastModified: new Date(), etag: this.nextEtag(file.sha256) });
     if (op === 'move') this.tree.removeFile(source);
   }
 

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { FsError } from '../../core/errors.js';
-import type { DriverCapabilities, Visibility } from '../types.js';
+import type { CopyOptions, DriverCapabilities, Visibility } from '../types.js';
 
 /** One object as the store reports it. Keys are full bucket keys (prefix included). */
 export interface ObjectInfo {
@@ -68,8 +68,14 @@ export interface ObjectStoreAdapter {
   /** Deletes the keys; missing keys are fine. Batches as the store allows. */
   deleteMany(keys: string[]): Promise<void>;
 
-  /** Server-side copy, replacing `to`, keeping content type, metadata and visibility. ENOENT for a missing source. */
-  copy(from: string, to: string): Promise<void>;
+  /**
+   * Server-side copy, replacing `to`, keeping content type and visibility,
+   * and the source's user metadata unless `options.metadata` is given: then
+   * the copy's metadata is exactly it (also when `from === to`: the object's
+   * metadata is replaced in place). `options.signal` aborts the requests.
+   * ENOENT for a missing source.
+   */
+  copy(from: string, to: string, options?: CopyOptions): Promise<void>;
 
   /** Per-object visibility (only when capabilities.visibility). */
   setVisibility?(key: string, visibility: Visibility): Promise<void>;

@@ -7,6 +7,7 @@ import { checkUrlLifetime } from '../shared/signed-urls.js';
 import { emptyReadable, guessMimeType, sha256OfStream, toReadable } from '../shared/body.js';
 import type {
   Checksum,
+  CopyOptions,
   DriverCapabilities,
   FileStat,
   ListOptions,
@@ -186,14 +187,21 @@ export class ObjectStoreDriver implements StorageDriver {
     } while (continuation !== undefined);
   }
 
-  async copy(from: string, to: string): Promise<void> {
+  async copy(from: string, to: string, options: CopyOptions = {}): Promise<void> {
     const source = normalizeKey(from, this.limits);
     const target = normalizeKey(to, this.limits);
-    if (source === target) {
+    if (options.signal?.aborted) throw new FsError('ECANCELED', `copy '${source}': aborted by the caller`, { path: source, op: 'copy' });
+    const metadata = this.capabilities.metadata ? options.metadata : undefined;
+    if (source === target && metadata === undefined) {
       this.requireFile(await this.stat(source), 'copy');
       return;
     }
-    await this.call('copy', source, () => this.adapter.copy(this.full(source), this.full(target)));
+    await this.call('copy', source, () =>
+      this.adapter.copy(this.full(source), this.full(target), {
+        ...(metadata !== undefined ? { metadata } : {}),
+        ...(options.signal !== undefined ? { signal: options.signal } : {}),
+      }),
+    );
   }
 
   async move(from: string, to: string): Promise<void> {

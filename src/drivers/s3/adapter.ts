@@ -8,18 +8,19 @@ import {
   ListObjectsV2Command,
   PutObjectAclCommand,
   PutObjectCommand,
+  type HeadObjectCommandOutput,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { FsError } from '../../core/errors.js';
 import { emptyReadable } from '../shared/body.js';
-import type { DriverCapabilities, Visibility } from '../types.js';
+import type { CopyOptions, DriverCapabilities, Visibility } from '../types.js';
 import type { ObjectInfo, ObjectListing, ObjectStoreAdapter, PutOptions } from '../object-store/adapter.js';
 import { cannedAcl, visibilityFromGrants } from './acl.js';
 import { isS3NotFound, mapS3Error, s3ErrorName, s3ErrorStatus } from './errors.js';
 import { trimRangedBody } from './ranges.js';
 import { decodeListing } from './listing.js';
-import { infoFromHead, metadataHeaders } from './objects.js';
+import { contentHeaders, infoFromHead, metadataHeaders } from './objects.js';
 import type { S3Settings } from './settings.js';
 import { uploadStream } from './upload.js';
 import { s3PublicUrl } from './urls.js';
@@ -29,6 +30,14 @@ const DELETE_BATCH = 1000;
 /** CopyObject copies at most 5 GiB; larger objects are copied by streaming them through. */
 const MAX_COPY_OBJECT_BYTES = 5 * 2 ** 30;
 
+/** What a copy writes: the source's object, and the metadata (given, else the source's) and ACL of the copy. */
+interface CopyPlan {
+  source: ObjectInfo;
+  /** Replacement user metadata, already checked by metadataHeaders. */
+  metadata?: Record<string, string>;
+  visibility?: Visibility;
+}
+
 /** What the s3 adapter needs besides the client. */
 export interface S3AdapterOptions {
   settings: S3Settings;
@@ -36,13 +45,16 @@ export interface S3AdapterOptions {
   acl: boolean;
   /** Capability overrides for servers that differ from AWS (applied last). */
   capabilities?: Partial<DriverCapabilities>;
+  /** The server's REPLACE copy onto an existing key keeps that key's old ETag (s3rver): such copies stream through. */
+  replaceCopyKeepsOldEtag?: boolean;
 }
 
 /**
  * The S3 half of the s3 driver: an ObjectStoreAdapter over one bucket of AWS
  * S3 or an S3-compatible service. Visibility is the object ACL (public-read
  * or private); checksums are the MD5 that a plain ETag is; copies are
- * server-side CopyObject with the source's metadata and ACL.
+ * server-side CopyObject with the source's ACL and content headers, and its
+ * metadata or the replacement given (MetadataDirective REPLACE).
  */
 export class S3Adapter implements ObjectStoreAdapter {
   readonly name = 's3';
@@ -72,12 +84,8 @@ export class S3Adapter implements ObjectStoreAdapter {
   }
 
   async head(key: string): Promise<ObjectInfo | null> {
-    try {
-      return infoFromHead(key, await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key })));
-    } catch (err) {
-      if (isS3NotFound(err)) return null;
-      throw err;
-    }
+    const out = await this.headObject(key);
+    return out ? infoFromHead(key, out) : null;
   }
 
   async list(prefix: string, options: { delimiter?: string; continuation?: string; maxKeys: number }): Promise<ObjectListing> {
@@ -150,29 +158,40 @@ export class S3Adapter implements ObjectStoreAdapter {
     }
   }
 
-  async copy(from: string, to: string): Promise<void> {
-    const source = await this.head(from);
-    if (!source) throw this.notFound(from, 'copy');
-    if (from === to) return;
+  async copy(from: string, to: string, options: CopyOptions = {}): Promise<void> {
+    const { signal } = options;
+    const head = await this.headObject(from, signal);
+    if (!head) throw this.notFound(from, 'copy');
+    if (from === to && options.metadata === undefined) return;
+    const metadata = metadataHeaders(options.metadata, to, 'copy'); // refused before anything is written
     const visibility = this.options.acl ? await this.getVisibility(from) : undefined;
-    if (source.size > MAX_COPY_OBJECT_BYTES) return this.copyThrough(source, to, visibility);
+    const plan: CopyPlan = {
+      source: infoFromHead(from, head),
+      ...(metadata !== undefined ? { metadata } : {}),
+      ...(visibility !== undefined ? { visibility } : {}),
+    };
+    if (plan.source.size > MAX_COPY_OBJECT_BYTES || (await this.replaceCopyWouldKeepOldEtag(from, to, metadata, signal))) {
+      return this.copyThrough(plan, to, signal);
+    }
     try {
       await this.client.send(
         new CopyObjectCommand({
           Bucket: this.bucket,
           Key: to,
           CopySource: `${this.bucket}/${from.split('/').map(encodeURIComponent).join('/')}`,
-          MetadataDirective: 'COPY',
+          // REPLACE takes every header from the request: the source's content headers are sent again.
+          ...(metadata === undefined ? { MetadataDirective: 'COPY' } : { MetadataDirective: 'REPLACE', Metadata: metadata, ...contentHeaders(head) }),
           ...(visibility !== undefined ? { ACL: cannedAcl(visibility) } : {}),
         }),
+        { abortSignal: signal },
       );
     } catch (err) {
       // Some S3-compatible servers decode x-amz-copy-source only partly (s3rver: decodeURI, so
       // '#', '+', '&'... stay escaped) and answer NoSuchKey for a source that exists: stream instead.
       if (!isS3NotFound(err)) throw err;
-      const again = await this.head(from);
+      const again = await this.headObject(from, signal);
       if (!again) throw this.notFound(from, 'copy');
-      await this.copyThrough(again, to, visibility);
+      await this.copyThrough({ ...plan, source: infoFromHead(from, again) }, to, signal);
     }
   }
 
@@ -205,15 +224,34 @@ export class S3Adapter implements ObjectStoreAdapter {
     this.client.destroy();
   }
 
-  /** Copies by reading the source and uploading it again, keeping type, metadata and visibility. */
-  private async copyThrough(source: ObjectInfo, to: string, visibility: Visibility | undefined): Promise<void> {
-    const body = await this.get(source.key, undefined);
+  /** HeadObject's answer, or null when no object has exactly this key. */
+  private async headObject(key: string, signal?: AbortSignal): Promise<HeadObjectCommandOutput | null> {
+    try {
+      return await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: signal });
+    } catch (err) {
+      if (isS3NotFound(err)) return null;
+      throw err;
+    }
+  }
+
+  /** True when a REPLACE CopyObject onto `to` would leave it with a wrong ETag (see S3AdapterOptions.replaceCopyKeepsOldEtag). */
+  private async replaceCopyWouldKeepOldEtag(from: string, to: string, metadata: unknown, signal: AbortSignal | undefined): Promise<boolean> {
+    if (!this.options.replaceCopyKeepsOldEtag || metadata === undefined || from === to) return false;
+    return (await this.headObject(to, signal)) !== null;
+  }
+
+  /** Copies by reading the source and uploading it again, with the plan's type, metadata and visibility. */
+  private async copyThrough(plan: CopyPlan, to: string, signal: AbortSignal | undefined): Promise<void> {
+    const { source } = plan;
+    const metadata = plan.metadata ?? source.metadata;
+    const body = await this.get(source.key, undefined, signal);
     try {
       await this.put(to, body, {
         mimeType: source.mimeType ?? 'application/octet-stream',
         size: source.size,
-        ...(source.metadata !== undefined ? { metadata: source.metadata } : {}),
-        ...(visibility !== undefined ? { visibility } : {}),
+        ...(metadata !== undefined ? { metadata } : {}),
+        ...(plan.visibility !== undefined ? { visibility: plan.visibility } : {}),
+        ...(signal !== undefined ? { signal } : {}),
       });
     } finally {
       body.destroy();

@@ -20,6 +20,13 @@ export interface S3DriverOverrides {
   acl?: boolean;
   /** Capability overrides, e.g. shorter name limits of a file-backed server. */
   capabilities?: Partial<DriverCapabilities>;
+  /**
+   * The server's CopyObject with MetadataDirective REPLACE onto an existing
+   * key keeps that key's old MD5 as the copy's ETag (s3rver): true makes such
+   * copies (copy with new metadata onto an existing file) stream the bytes
+   * through instead, so checksum and etag stay true. Default false.
+   */
+  replaceCopyKeepsOldEtag?: boolean;
 }
 
 /**
@@ -35,6 +42,7 @@ export function createS3Driver(config: S3DiskConfig, context: DriverContext, ove
     settings,
     acl: overrides.acl ?? config.acl ?? true,
     ...(overrides.capabilities !== undefined ? { capabilities: overrides.capabilities } : {}),
+    ...(overrides.replaceCopyKeepsOldEtag !== undefined ? { replaceCopyKeepsOldEtag: overrides.replaceCopyKeepsOldEtag } : {}),
   });
   return new ObjectStoreDriver(adapter, {
     prefix: settings.prefix,

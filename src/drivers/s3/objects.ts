@@ -15,11 +15,12 @@ const MAX_METADATA_BYTES = 2048;
  * lower-cases them anyway, and stat reports lower-case keys), values
  * printable ASCII (S3 mangles others), 2 KB in all. Throws FsError EINVAL
  * naming the key and the entry for a name that is no header token, two names
- * equal but for case, or a value with other characters.
+ * equal but for case, or a value with other characters (`op` names the
+ * operation in the error).
  */
-export function metadataHeaders(metadata: Record<string, string> | undefined, key: string): Record<string, string> | undefined {
+export function metadataHeaders(metadata: Record<string, string> | undefined, key: string, op = 'write'): Record<string, string> | undefined {
   if (metadata === undefined) return undefined;
-  const invalid = (reason: string) => new FsError('EINVAL', `write '${key}': ${reason}`, { path: key, op: 'write' });
+  const invalid = (reason: string) => new FsError('EINVAL', `${op} '${key}': ${reason}`, { path: key, op });
   const out: Record<string, string> = {};
   let bytes = 0;
   for (const [name, value] of Object.entries(metadata)) {
@@ -43,6 +44,25 @@ export function md5FromEtag(etag: string | undefined, encryption?: { kms?: boole
   if (etag === undefined || encryption?.kms || encryption?.customerKey) return undefined;
   const bare = unquote(etag).toLowerCase();
   return /^[0-9a-f]{32}$/.test(bare) ? bare : undefined;
+}
+
+/** The content headers a CopyObject with MetadataDirective REPLACE must repeat, taken from the source's HeadObject answer. */
+export type ContentHeaders = Pick<HeadObjectCommandOutput, 'ContentType' | 'ContentEncoding' | 'ContentLanguage' | 'ContentDisposition' | 'CacheControl' | 'Expires'>;
+
+/**
+ * The source's content headers for a CopyObject with MetadataDirective
+ * REPLACE, which otherwise drops them (the copy would be
+ * binary/octet-stream, without its encoding, cache-control...).
+ */
+export function contentHeaders(head: HeadObjectCommandOutput): ContentHeaders {
+  const out: ContentHeaders = {};
+  if (head.ContentType !== undefined) out.ContentType = head.ContentType;
+  if (head.ContentEncoding !== undefined) out.ContentEncoding = head.ContentEncoding;
+  if (head.ContentLanguage !== undefined) out.ContentLanguage = head.ContentLanguage;
+  if (head.ContentDisposition !== undefined) out.ContentDisposition = head.ContentDisposition;
+  if (head.CacheControl !== undefined) out.CacheControl = head.CacheControl;
+  if (head.Expires !== undefined) out.Expires = head.Expires;
+  return out;
 }
 
 /** ObjectInfo from a HeadObject answer. */
