@@ -58,4 +58,6 @@ export interface WorkingFiles {
   remove(ino: number): Promise<void>;
   /** Inodes with a working file (for recovery after a restart). */
   list(): number[];
+  /** Bytes the working file of `ino` holds (an open one's current count, else as of its last sync); 0 without one. */
+  heldBytes(ino: number): number;
 }

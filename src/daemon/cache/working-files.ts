@@ -2,7 +2,7 @@ import { mkdirSync, readdirSync, unlinkSync } from 'node:fs';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FsError, fromSystemError } from '../../core/errors.js';
-import type { Database, Statement } from '../db.js';
+import { fromSqliteError, type Database, type Statement } from '../db.js';
 import { IntervalSet } from './interval-set.js';
 import { LocalWorkingFile, type WorkingFileOwner } from './working-file.js';
 import type { WorkingFile, WorkingFiles } from './types.js';
@@ -131,7 +131,9 @@ export class LocalWorkingFiles implements WorkingFiles, WorkingFileOwner {
       this.sql.upsert.run(ino, size, JSON.stringify(ranges), Date.now());
       this.rows.add(ino);
     } catch (err) {
-      throw new FsError('EIO', `cannot record working file of inode ${ino}: ${String(err)}`, { path: this.pathOf(ino), op: 'sync', cause: err });
+      // The cache disk is full (SQLITE_FULL: ENOSPC) or the database failed (EIO).
+      const code = fromSqliteError(err, this.pathOf(ino)).code;
+      throw new FsError(code, `cannot record working file of inode ${ino}: ${String(err)}`, { path: this.pathOf(ino), op: 'sync', cause: err });
     }
   }
 
@@ -217,6 +219,19 @@ export class LocalWorkingFiles implements WorkingFiles, WorkingFileOwner {
       }
     }
     for (const orphan of files) unlinkSync(join(this.root, orphan));
+  }
+
+  heldBytes(ino: number): number {
+    const open = this.live.get(ino);
+    if (open !== undefined) return open.bytesHeld;
+    if (!this.known.has(ino)) return 0;
+    const row = this.sql.get.get(ino);
+    if (row === undefined) return 0;
+    try {
+      return IntervalSet.from(JSON.parse(row.ranges) as Array<[number, number]>).total;
+    } catch {
+      return 0; // unreadable ranges: nothing counts as held (as open() would find)
+    }
   }
 
   private pathOf(ino: number): string {

@@ -8,8 +8,13 @@ import { blockCount } from './binding.js';
 /** What uploadContent needs. */
 export interface UploadRequest {
   driver: StorageDriver;
-  /** Stores a block and resolves to its sha256 hex (BlockStore.put, or only hashing when the caller stores it later). */
-  putBlock: (data: Buffer) => Promise<string>;
+  /**
+   * Stores a block and resolves to its sha256 hex (BlockStore.put, or only
+   * hashing when the caller stores it later), or to undefined when it was
+   * not stored (the cache disk is full): the upload goes on, and the block
+   * is left out of the block map.
+   */
+  putBlock: (data: Buffer) => Promise<string | undefined>;
   key: string;
   metadata: Record<string, string>;
   /** Total bytes to upload. */
@@ -19,12 +24,14 @@ export interface UploadRequest {
   readBlock: (index: number) => Promise<Buffer>;
   /** Blocks read ahead of the one being sent (default 1); bounds memory to about lookahead + 2 blocks. */
   lookahead?: number;
+  /** Aborts the upload (passed to the driver; no further block is produced). */
+  signal?: AbortSignal;
 }
 
 /** What an upload produced, before anything local changes. */
 export interface Uploaded {
   result: WriteResult;
-  /** The new block map (every block is in the store). */
+  /** The new block map (every block in it is in the store; blocks not stored are left out). */
   refs: BlockRef[];
   /** sha256 hex of the whole content. */
   contentHash: string;
@@ -41,7 +48,9 @@ export interface Uploaded {
 export async function uploadContent(request: UploadRequest): Promise<Uploaded> {
   const { driver, key, metadata, size } = request;
   const produced = produceBlocks(request);
-  const result = await driver.write(key, Readable.from(produced.chunks(), { objectMode: false }), { metadata, size });
+  const { signal } = request;
+  const result = await driver.write(key, Readable.from(produced.chunks(), { objectMode: false }), { metadata, size, ...(signal ? { signal } : {}) });
+  signal?.throwIfAborted();
   const { refs, contentHash, bytes } = await produced.finished();
   if (bytes !== size || result.size !== size) {
     throw new FsError('EIO', `commit '${key}': uploaded ${result.size} bytes (streamed ${bytes}) where ${size} were expected`, {
@@ -71,7 +80,9 @@ function produceBlocks(request: UploadRequest): BlockProducer {
     storing = storing.then(
       () =>
         request.putBlock(data).then(
-          (blockHash) => void refs.push({ index, hash: blockHash, size: data.length }),
+          (blockHash) => {
+            if (blockHash !== undefined) refs.push({ index, hash: blockHash, size: data.length });
+          },
           (error: unknown) => void (storeError ??= { error }),
         ),
     );
@@ -86,6 +97,7 @@ function produceBlocks(request: UploadRequest): BlockProducer {
 
   async function* chunks(): AsyncGenerator<Buffer> {
     for (let index = 0; index < count; index++) {
+      request.signal?.throwIfAborted();
       readAhead();
       const data = await reading.shift()!;
       readAhead();

@@ -1,4 +1,4 @@
-import { FsError } from '../../core/errors.js';
+import { FsError, isFsError } from '../../core/errors.js';
 import type { StorageDriver } from '../../drivers/types.js';
 import type { BlockStore, WorkingFile, WorkingFiles } from '../cache/types.js';
 import type { MetadataIndex } from '../meta/types.js';
@@ -7,6 +7,8 @@ import { assembleRange, type ContentLayers } from './assemble.js';
 import { blockCount, blockLength, type CleanBinding, type Epochs } from './binding.js';
 import { uploadContent } from './commit.js';
 import { hashContent, remoteMtime, sha256Hex, versionOf } from './version.js';
+import type { Deduplicator, DedupCopy } from './dedup.js';
+import type { DirtyBudget } from './dirty-budget.js';
 import type { BlockFetcher } from './fetcher.js';
 import { Mutex, ReadWriteLock } from './lock.js';
 import type { ContentLogger } from './options.js';
@@ -23,6 +25,12 @@ export interface ContentContext {
   working: WorkingFiles;
   fetcher: BlockFetcher;
   epochs: Epochs;
+  /** Dirty bytes of the disk: writes check it (ENOSPC) and report their growth. */
+  dirty: DirtyBudget;
+  /** Upload deduplication of the disk. */
+  dedup: Deduplicator;
+  /** Waits until backend moves of the inode in flight are done (the content is then rebound); see ContentManager.setRelocator. */
+  relocate?: (ino: Ino) => Promise<void>;
   blockSize: number;
   readAhead: number;
   fetchConcurrency: number;
@@ -69,6 +77,7 @@ export class FileContentImpl implements FileContent {
   async attachWorking(): Promise<void> {
     if (this.working === undefined && this.ctx.working.exists(this.ino)) {
       this.working = await this.ctx.working.open(this.ino, this.cleanSize());
+      this.ctx.dirty.set(this.ino, this.working.bytesHeld);
     }
   }
 
@@ -92,6 +101,17 @@ export class FileContentImpl implements FileContent {
 
   async read(offset: number, length: number): Promise<Buffer> {
     checkRange('read', this.ino, offset, length);
+    try {
+      return await this.readOnce(offset, length);
+    } catch (err) {
+      // The object moved under us (a rename's backend move is in flight): once it landed, read from where it is.
+      if (!isFsError(err, 'ENOENT') || this.binding === undefined || this.ctx.relocate === undefined) throw err;
+      await this.ctx.relocate(this.ino);
+      return this.readOnce(offset, length);
+    }
+  }
+
+  private async readOnce(offset: number, length: number): Promise<Buffer> {
     await this.refreshIfStale();
     return this.access.shared(async () => {
       const size = this.size();
@@ -108,6 +128,13 @@ export class FileContentImpl implements FileContent {
     checkRange('write', this.ino, offset, data.length);
     if (data.length === 0) return;
     await this.mutate(async (working) => {
+      // Growth of the dirty data: bytes past the end (a gap there becomes held zeros) and holes filled inside.
+      const end = offset + data.length;
+      const inside = Math.max(0, Math.min(end, working.size) - offset);
+      const unheld = working.missing(offset, inside).reduce((sum, range) => sum + range.length, 0);
+      const growth = Math.max(0, end - working.size) + unheld; // past the end (gap included) + holes inside
+      this.ctx.dirty.check(growth, `write of ${data.length} bytes to inode ${this.ino}`);
+      await this.ctx.dirty.ensureDiskRoom(growth, `write of ${data.length} bytes to inode ${this.ino}`);
       // Writing past the end: extend first, so the gap is held (zeros) and never taken from old clean bytes.
       if (offset > working.size) await working.truncate(offset);
       await working.write(offset, data);
@@ -117,7 +144,11 @@ export class FileContentImpl implements FileContent {
   async truncate(size: number): Promise<void> {
     checkRange('truncate', this.ino, size, 0);
     if (this.working === undefined && size === this.cleanSize()) return;
-    await this.mutate((working) => working.truncate(size));
+    await this.mutate(async (working) => {
+      this.ctx.dirty.check(size - working.size, `truncate of inode ${this.ino} to ${size} bytes`);
+      await this.ctx.dirty.ensureDiskRoom(size - working.size, `truncate of inode ${this.ino} to ${size} bytes`);
+      await working.truncate(size);
+    });
   }
 
   async syncLocal(): Promise<void> {
@@ -134,7 +165,8 @@ export class FileContentImpl implements FileContent {
         // A working file closed by a release that came first is still this file's dirty data.
         await this.attachWorking();
         await this.refreshIfStale();
-        return this.isDirty() || options.force === true ? this.upload(key, metadata) : this.cleanVersion();
+        options.signal?.throwIfAborted();
+        return this.isDirty() || options.force === true ? this.upload(key, metadata, options) : this.cleanVersion();
       });
     } finally {
       this.pins--;
@@ -165,6 +197,7 @@ export class FileContentImpl implements FileContent {
       await this.mutations.run(() =>
         this.access.exclusive(async () => {
           this.working = undefined;
+          this.ctx.dirty.set(this.ino, 0);
           this.version.clear();
           this.forgetCleanState();
           // remove() also ends the open working file object; closing it first would fsync data about to be deleted.
@@ -215,7 +248,11 @@ export class FileContentImpl implements FileContent {
       await this.refreshIfStale();
       await this.access.exclusive(async () => {
         this.working ??= await this.ctx.working.open(this.ino, this.cleanSize());
-        await change(this.working);
+        try {
+          await change(this.working);
+        } finally {
+          this.ctx.dirty.set(this.ino, this.working.bytesHeld);
+        }
       });
     });
   }
@@ -230,15 +267,68 @@ export class FileContentImpl implements FileContent {
     await this.ctx.fetcher.prefetch(binding, index);
   }
 
-  /** Uploads the content (dirty, or clean when forced), then makes it the clean version (mutation lock held). */
-  private async upload(key: string, metadata: Record<string, string>): Promise<Committed> {
-    const { driver, blocks, blockSize, index } = this.ctx;
+  /**
+   * Uploads the content (dirty, or clean when forced), then makes it the
+   * clean version (mutation lock held). Content the disk already holds is
+   * copied on the server instead (Deduplicator).
+   */
+  private async upload(key: string, metadata: Record<string, string>, options: CommitOptions): Promise<Committed> {
+    const { signal, record } = options;
+    const size = this.size();
+    // Dedup hashes the content first: only when it is all local (a file written whole), never at the price of a download.
+    const local = this.working !== undefined && this.working.size === size && this.working.missing(0, size).length === 0;
+    if (!local || !this.ctx.dedup.applies(size)) return this.uploadBytes(key, metadata, signal, record);
+    const hash = await hashContent(this.layers(), size);
+    let uploaded: Committed | undefined;
+    const copy = await this.ctx.dedup.copyOrUpload(
+      this.ino,
+      hash,
+      size,
+      key,
+      metadata,
+      async () => {
+        uploaded = await this.uploadBytes(key, metadata, signal, record);
+        return uploaded.etag !== undefined ? { etag: uploaded.etag } : {};
+      },
+      signal,
+    );
+    return copy ? this.adoptCopy(key, hash, size, copy, record) : uploaded!;
+  }
+
+  /** After a server-side copy made the object: the copy is the clean version, with the source's block map (same bytes). */
+  private async adoptCopy(key: string, hash: string, size: number, copy: DedupCopy, record: CommitOptions['record']): Promise<Committed> {
+    const { index } = this.ctx;
+    const committed: Committed = {
+      ...(copy.etag !== undefined ? { etag: copy.etag } : {}),
+      size,
+      contentHash: hash,
+      mtimeMs: await remoteMtime(this.ctx, key, copy.etag),
+    };
+    await this.access.exclusive(async () => {
+      index.transaction(() => {
+        index.clearBlocks(this.ino);
+        for (const ref of index.blocks(copy.source)) index.setBlock(this.ino, ref);
+        record?.(committed);
+      });
+      this.version.replace(copy.etag === undefined ? { key, size } : { key, etag: copy.etag, size });
+      this.forgetCleanState();
+      this.knownHash = hash;
+      this.working = undefined;
+      this.ctx.dirty.set(this.ino, 0);
+      if (this.ctx.working.exists(this.ino)) await this.removeWorking();
+    });
+    return committed;
+  }
+
+  /** Streams the bytes to the backend (see upload). */
+  private async uploadBytes(key: string, metadata: Record<string, string>, signal: AbortSignal | undefined, record: CommitOptions['record']): Promise<Committed> {
+    const { driver, blockSize, index } = this.ctx;
     const layers = this.layers();
     const size = this.size();
     // A file that fits in one block and is held whole by its working file: that file becomes the block after the upload.
     const promotable = canPromote(this.ctx, this.working, size);
     let single: Buffer | undefined;
-    const putBlock = promotable ? async (data: Buffer) => sha256Hex((single = data)) : (data: Buffer) => blocks.put(data);
+    const putBlock = promotable ? async (data: Buffer) => sha256Hex((single = data)) : (data: Buffer) => this.cacheBlock(data);
     const uploaded = await uploadContent({
       driver,
       putBlock,
@@ -248,24 +338,44 @@ export class FileContentImpl implements FileContent {
       blockSize,
       readBlock: (block) => assembleRange(layers, block * blockSize, blockLength(block, size, blockSize)),
       lookahead: this.ctx.fetchConcurrency,
+      ...(signal ? { signal } : {}),
     });
     const { result, refs, contentHash } = uploaded;
+    const committed: Committed = {
+      ...(result.etag !== undefined ? { etag: result.etag } : {}),
+      size,
+      contentHash,
+      mtimeMs: await remoteMtime(this.ctx, key, result.etag),
+    };
     await this.access.exclusive(async () => {
+      // One transaction: the block map and the caller's record of the new version, before the working file goes.
       index.transaction(() => {
         index.clearBlocks(this.ino);
         for (const ref of refs) index.setBlock(this.ino, ref);
+        record?.(committed);
       });
       this.version.replace(result.etag === undefined ? { key, size } : { key, etag: result.etag, size });
       this.forgetCleanState();
       this.knownHash = contentHash;
       this.working = undefined;
+      this.ctx.dirty.set(this.ino, 0);
       // Neither rejects. A promoted block is in the store once this returns; until then no read runs (exclusive).
       if (promotable) await promoteOrPut(this.ctx, this.ino, refs[0]!.hash, single!);
       // A forced upload of clean content has no working file to remove.
       else if (this.ctx.working.exists(this.ino)) await this.removeWorking();
     });
-    const source = this.binding!.source;
-    return { ...versionOf(source), contentHash, mtimeMs: await remoteMtime(this.ctx, key, source.etag) };
+    return committed;
+  }
+
+  /** Puts an uploaded block into the cache; a full cache disk only means it is not cached (undefined). */
+  private async cacheBlock(data: Buffer): Promise<string | undefined> {
+    try {
+      return await this.ctx.blocks.put(data);
+    } catch (err) {
+      if (!isFsError(err, 'ENOSPC')) throw err;
+      this.ctx.logger.warn({ ino: this.ino }, 'cache disk full: uploading a block without caching it');
+      return undefined;
+    }
   }
 
   /** What a commit of clean content returns: its current version (hashing it when not known yet). */

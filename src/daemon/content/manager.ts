@@ -1,6 +1,8 @@
 import { FsError } from '../../core/errors.js';
 import type { Ino } from '../vfs/types.js';
 import { Epochs } from './binding.js';
+import { Deduplicator, type DedupStats } from './dedup.js';
+import { DirtyBudget } from './dirty-budget.js';
 import { BlockFetcher } from './fetcher.js';
 import { FileContentImpl, type ContentContext } from './file-content.js';
 import { SILENT_LOGGER, type ContentManagerOptions } from './options.js';
@@ -42,8 +44,9 @@ class Manager implements DiskContentManager {
   private readonly opening = new Map<Ino, Promise<LiveContent>>();
   /** Contents being closed after their last release: a new open waits for it. */
   private readonly closing = new Map<Ino, Promise<void>>();
-  /** Bytes held by working files that are not open, as last seen. */
-  private readonly idleDirtyBytes = new Map<Ino, number>();
+  /** Dirty bytes of every working file, open or not. */
+  private readonly dirty: DirtyBudget;
+  private readonly dedup: Deduplicator;
   private readonly epochs = new Epochs();
   private readonly fetcher: BlockFetcher;
   private readonly ctx: ContentContext;
@@ -53,6 +56,10 @@ class Manager implements DiskContentManager {
     const logger = options.logger ?? SILENT_LOGGER;
     const { driver, index, blocks, working, blockSize, readAhead, fetchConcurrency } = options;
     this.fetcher = new BlockFetcher({ driver, index, blocks, blockSize, epochs: this.epochs, logger });
+    this.dirty = new DirtyBudget(options.dirtyLimit ?? 0, logger, options.cacheDir);
+    this.dedup = new Deduplicator(driver, index, logger);
+    // Working files left by the previous run count from the start.
+    for (const ino of working.list()) this.dirty.set(ino, working.heldBytes(ino));
     this.ctx = {
       driver,
       index,
@@ -64,6 +71,8 @@ class Manager implements DiskContentManager {
       logger,
       fetcher: this.fetcher,
       epochs: this.epochs,
+      dirty: this.dirty,
+      dedup: this.dedup,
       unpinned: (content) => this.dropIfUnused(content.ino),
       ...(options.promoteWorkingFile !== undefined ? { promoteWorkingFile: options.promoteWorkingFile } : {}),
     };
@@ -94,7 +103,7 @@ class Manager implements DiskContentManager {
     }
     this.epochs.bump(ino);
     this.options.index.clearBlocks(ino);
-    this.idleDirtyBytes.delete(ino);
+    this.dirty.set(ino, 0);
   }
 
   invalidate(ino: Ino): void {
@@ -104,10 +113,15 @@ class Manager implements DiskContentManager {
   }
 
   usage(): { bytes: number; blocks: number; dirtyBytes: number } {
-    let dirtyBytes = 0;
-    for (const { content } of this.live.values()) dirtyBytes += content.dirtyBytes();
-    for (const bytes of this.idleDirtyBytes.values()) dirtyBytes += bytes;
-    return { ...this.options.blocks.usage(), dirtyBytes };
+    return { ...this.options.blocks.usage(), dirtyBytes: this.dirty.total };
+  }
+
+  setRelocator(relocate: (ino: Ino) => Promise<void>): void {
+    this.ctx.relocate = relocate;
+  }
+
+  dedupStats(): DedupStats {
+    return { ...this.dedup.stats };
   }
 
   pendingFetches(): number {
@@ -146,7 +160,6 @@ class Manager implements DiskContentManager {
     await this.closing.get(ino);
     const content = new FileContentImpl(ino, source, this.ctx);
     await content.attachWorking();
-    this.idleDirtyBytes.delete(ino);
     return { content, refs: 0 };
   }
 
@@ -156,8 +169,6 @@ class Manager implements DiskContentManager {
     if (entry === undefined || entry.refs > 0 || entry.content.pins > 0) return;
     this.live.delete(ino);
     const { content } = entry;
-    const dirtyBytes = content.dirtyBytes();
-    if (content.isDirty() && dirtyBytes > 0) this.idleDirtyBytes.set(ino, dirtyBytes);
     const closing = content
       .closeWorking()
       .catch((err: unknown) => this.ctx.logger.warn({ err, ino }, 'closing a working file failed'))

@@ -30,6 +30,10 @@ export interface ContentManagerOptions {
   readAhead: number;
   /** Ranged requests in flight per file for read-ahead, and per read or commit for its own blocks. */
   fetchConcurrency: number;
+  /** Most bytes working files may hold in all (dirty data); writes past it fail ENOSPC. 0 or absent: no limit. */
+  dirtyLimit?: number;
+  /** A folder on the cache disk: writes that would leave it with less than a small headroom free fail ENOSPC. */
+  cacheDir?: string;
   logger?: ContentLogger;
   /**
    * Turns the working file of an inode into a clean block by moving it into

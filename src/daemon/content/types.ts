@@ -1,4 +1,5 @@
 import type { Ino } from '../vfs/types.js';
+import type { DedupStats } from './dedup.js';
 
 /** Where a file's clean content lives on the backend. */
 export interface CleanSource {
@@ -24,6 +25,16 @@ export interface Committed {
 export interface CommitOptions {
   /** Upload even when the content is clean (the metadata changed). */
   force?: boolean;
+  /** Aborts the upload: it rejects, the backend keeps its previous version and nothing local changes. */
+  signal?: AbortSignal;
+  /**
+   * Records the new version (the caller's index row) in the same SQLite
+   * transaction as the new block map, before the working file is removed:
+   * a crash after the upload then finds either the dirty data or the record
+   * of its upload, never neither. Not called for clean content that was not
+   * uploaded.
+   */
+  record?: (committed: Committed) => void;
 }
 
 /**
@@ -74,5 +85,14 @@ export interface ContentManager {
   invalidate(ino: Ino): void;
   /** Cache use, for statfs and status. */
   usage(): { bytes: number; blocks: number; dirtyBytes: number };
+  /** What upload deduplication saved since the start. */
+  dedupStats(): DedupStats;
+  /**
+   * Installs the wait a read does when the backend says its object is gone
+   * (ENOENT): `relocate` resolves once the inode's renames in flight have
+   * moved the object and rebound the content; the read is then tried once
+   * more. Without one, such a read fails ENOENT.
+   */
+  setRelocator(relocate: (ino: Ino) => Promise<void>): void;
   close(): Promise<void>;
 }

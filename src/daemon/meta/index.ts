@@ -169,6 +169,17 @@ export class SqliteMetadataIndex implements MetadataIndex {
     return this.transaction(() => reconcileDirectory(this.core, dir, children, now, options));
   }
 
+  unsyncedFiles(): Ino[] {
+    return this.guard(() => this.st.unsyncedFiles.all());
+  }
+
+  findByContent(hash: string, size: number, except: Ino): NodeRow | undefined {
+    return this.guard(() => {
+      const values = this.st.byContent.get(hash, size, except);
+      return values === undefined ? undefined : toNodeRow(values);
+    });
+  }
+
   blocks(ino: Ino): BlockRef[] {
     return this.guard(() => this.st.blocks.all(ino).map(({ idx, hash, size }) => ({ index: idx, hash, size })));
   }

@@ -56,4 +56,6 @@ export const META_SCHEMA_STEPS: readonly MigrationStep[] = [
     PRIMARY KEY (ino, name)
   ) STRICT, WITHOUT ROWID;
   `,
+  // Dedup: find a file whose uploaded content has a given sha256.
+  `CREATE INDEX nodes_by_content ON nodes (content_hash) WHERE content_hash IS NOT NULL;`,
 ];

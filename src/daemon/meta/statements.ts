@@ -40,6 +40,13 @@ export function prepareStatements(db: Database) {
   const count = (sql: string): Statement<number> => db.prepare<number>(sql).pluck();
   return {
     getNode: nodes(`SELECT ${NODE_COLUMNS} FROM nodes n WHERE n.ino = ?`),
+    /** Named files with local changes (state 'new' or 'dirty'). */
+    unsyncedFiles: db.prepare<number>("SELECT ino FROM nodes WHERE state != 'clean' AND type = 'file' AND nlink > 0").pluck(),
+    /** A named, clean file whose uploaded content is (hash, size), other than an inode: for dedup. */
+    byContent: nodes(
+      `SELECT ${NODE_COLUMNS} FROM nodes n WHERE n.content_hash = ? AND n.size = ? AND n.ino != ? AND n.type = 'file' ` +
+        "AND n.state = 'clean' AND n.nlink > 0 AND n.remote_size IS NOT NULL LIMIT 1",
+    ),
     lookup: nodes(`SELECT ${NODE_COLUMNS} FROM entries e JOIN nodes n ON n.ino = e.ino WHERE e.parent = ? AND e.name = ?`),
     /** The entry name, then NODE_COLUMNS. */
     children: nodes(

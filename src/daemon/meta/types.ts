@@ -159,6 +159,15 @@ export interface MetadataIndex {
    */
   reconcileDirectory(dir: Ino, children: RemoteChild[], now: number, options?: ReconcileOptions): ReconcileResult;
 
+  /** Files with a name and local changes the backend lacks (state 'new' or 'dirty'): for recovery. */
+  unsyncedFiles(): Ino[];
+  /**
+   * A clean, named file (not `except`) whose uploaded content has sha256
+   * `hash` and `size` bytes (as recorded by its last upload), or undefined:
+   * the dedup lookup.
+   */
+  findByContent(hash: string, size: number, except: Ino): NodeRow | undefined;
+
   /** The block map of a file's clean content (what the block cache may hold). */
   blocks(ino: Ino): BlockRef[];
   block(ino: Ino, index: number): BlockRef | undefined;
