@@ -63,8 +63,11 @@ const BetterSqlite3 = requireCjs('better-sqlite3') as DatabaseConstructor;
 
 /**
  * `PRAGMA synchronous` of every database. NORMAL in WAL mode loses at most
- * the last transactions on power loss, never consistency. The durable upload
- * queue (a later issue) needs FULL for its journal: switch it here.
+ * the last transactions on power loss, never consistency, and survives a
+ * crash of the process. The write-back journal needs more only at the points
+ * where a program is told its data is safe (close, fsync): there the VFS
+ * fsyncs the WAL itself (daemon/durability.ts, group commit), so every other
+ * commit keeps NORMAL's speed.
  */
 export const SYNCHRONOUS: 'NORMAL' | 'FULL' = 'NORMAL';
 

@@ -12,6 +12,8 @@ import { openMetadataIndex } from './meta/index.js';
 import type { MetadataIndex } from './meta/types.js';
 import { nowNs } from './vfs/clock.js';
 import { createVfs } from './vfs/vfs.js';
+import { DurabilityBarrier } from './durability.js';
+import { openJournal } from './writeback/journal.js';
 import type { Vfs } from './vfs/types.js';
 
 /** What createDiskVfs needs: the disk's name and driver (the caller closes the driver), the loaded config and a logger. */
@@ -28,10 +30,14 @@ export interface DiskVfsOptions {
 /** Parallel stat/read requests while converting a directory listing. */
 const LIST_CONCURRENCY = 16;
 
+/** First retry delay of a failing backend operation (it doubles up to write_back.max_retry_delay). */
+const RETRY_DELAY_MS = 1000;
+
 /**
  * Assembles the VFS of one disk: its cache folder `<cache.dir>/<disk>` holds
- * `meta.db` (SQLite, WAL: metadata index and block tables), `blocks/` and
- * `work/`. The block cache is limited to cache.maxSize; blocks, read-ahead,
+ * `meta.db` (SQLite, WAL: metadata index, block tables and the write-back
+ * journal), `blocks/` and `work/`. Write-back settings come from
+ * config.writeBack; the journal of the previous run is resumed. The block cache is limited to cache.maxSize; blocks, read-ahead,
  * fetch concurrency and the listing TTL come from config.mount. Index and
  * VFS share one clock (vfs/clock.ts). Working files of inodes the index no
  * longer has are deleted before the VFS starts. The folder is locked for
@@ -56,6 +62,8 @@ export async function createDiskVfs(options: DiskVfsOptions): Promise<Vfs> {
     const index = openMetadataIndex(db, { uid, gid, now: nowNs });
     const cache = openBlockCache(db, dir, { blockSize: config.mount.blockSize, maxBytes: config.cache.maxSize });
     await removeStrayWorkingFiles(cache.working, index, logger);
+    const journal = openJournal(db);
+    const durability = new DurabilityBarrier(join(dir, 'meta.db-wal'), join(dir, 'work'));
     const content = createContentManager({
       driver,
       index,
@@ -64,6 +72,9 @@ export async function createDiskVfs(options: DiskVfsOptions): Promise<Vfs> {
       blockSize: config.mount.blockSize,
       readAhead: config.mount.readAhead,
       fetchConcurrency: config.mount.fetchConcurrency,
+      // Dirty data may fill the whole cache (clean blocks are evicted for it); beyond that, writers get ENOSPC.
+      dirtyLimit: config.cache.maxSize,
+      cacheDir: dir,
       logger: logger.child({ component: 'content' }),
       promoteWorkingFile: (ino, hash, size) => cache.promote(ino, hash, size),
     });
@@ -78,8 +89,18 @@ export async function createDiskVfs(options: DiskVfsOptions): Promise<Vfs> {
         uid,
         gid,
         listConcurrency: LIST_CONCURRENCY,
+        writeBack: {
+          uploadDelayMs: config.writeBack.delay * 1000,
+          concurrency: config.writeBack.concurrency,
+          retryDelayMs: RETRY_DELAY_MS,
+          maxRetryDelayMs: config.writeBack.maxRetryDelay * 1000,
+          fsyncOnClose: config.writeBack.fsyncOnClose,
+        },
       },
+      journal,
+      durability,
       onClose: async () => {
+        await durability.close();
         await cache.close();
         lock.release();
       },

@@ -110,7 +110,8 @@ disks:
     await waitFor(() => served.stderr().includes('SIGTERM: unmounting'), 'the first signal to be handled');
     served.child.kill('SIGTERM');
     expect(await served.exited).toBe(1);
-    expect(served.stderr()).toContain('pending uploads stay in the cache for the next start');
+    // Write-back: what is left stays journaled in the cache, and the message says how much.
+    expect(served.stderr()).toMatch(/1 backend operation \(1 upload, [^)]+\) stay journaled for the next start/);
     await waitFor(async () => (await findMount(mnt)) === undefined, 'the mount to go away', 5000);
   });
 

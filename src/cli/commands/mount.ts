@@ -4,7 +4,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { FS_ERROR_CODES, FsError, type FsErrorCode } from '../../core/errors.js';
-import { createLogger, type Logger } from '../../core/logger.js';
+import { createLogger } from '../../core/logger.js';
 import type { Vfs } from '../../daemon/vfs/types.js';
 import type { MountHandle } from '../../fuse/mount.js';
 import { findMount, fusermount } from '../../fuse/mountinfo.js';
@@ -12,6 +12,10 @@ import { logFilePath, mountsDir, pidFilePath, readPidFile, removePidFile, writeP
 import type { CliContext } from '../context.js';
 import { printError } from '../errors.js';
 import { out } from '../output.js';
+import type { DiskControl } from '../../daemon/status.js';
+import { startControlServer, type ControlServer } from '../../http/control-server.js';
+import { controlSocketPath } from '../../http/control-paths.js';
+import { describePending, startDrainProgress } from '../drain-progress.js';
 import { registerUnmountCommand } from './unmount.js';
 
 /** Longest wait for a `--daemon` child to have its mount live. */
@@ -46,30 +50,89 @@ export function registerMountCommands(program: Command, ctx: CliContext): void {
 async function serveMount(ctx: CliContext, disk: string, mountpoint: string): Promise<number> {
   const config = ctx.config;
   const logger = createLogger('storaged');
-  const driver = await ctx.driver(disk);
-  // Loaded on use: other commands never load SQLite or the FUSE binding.
-  const { createDiskVfs } = await import('../../daemon/index.js');
-  const { mountVfs } = await import('../../fuse/mount.js');
-  const vfs = await createDiskVfs({ diskName: disk, driver, config, logger });
-  let handle: MountHandle;
+  // Listening from the start: a SIGTERM that arrives while the mount comes up still stops it cleanly.
+  const signals = new StopSignals();
   try {
-    handle = await mountVfs(vfs, mountpoint, {
-      logger,
-      fsName: `storaged:${disk}`,
-      attrTimeout: config.mount.attrTimeout,
-      entryTimeout: config.mount.entryTimeout,
-    });
-  } catch (err) {
-    await vfs.close().catch((closeErr: unknown) => logger.error({ err: closeErr }, 'closing the VFS failed'));
-    throw err;
-  }
-  const pidFile = pidFilePath(config.cache.dir, mountpoint);
-  await writePidFile(pidFile);
-  process.stderr.write(`mounted ${disk} at ${mountpoint}\n`);
-  try {
-    return await untilStopped(handle, vfs, logger);
+    const driver = await ctx.driver(disk);
+    // Loaded on use: other commands never load SQLite or the FUSE binding.
+    const { createDiskVfs } = await import('../../daemon/index.js');
+    const { mountVfs } = await import('../../fuse/mount.js');
+    const vfs = await createDiskVfs({ diskName: disk, driver, config, logger });
+    let handle: MountHandle;
+    let control: ControlServer | undefined;
+    try {
+      handle = await mountVfs(vfs, mountpoint, {
+        logger,
+        fsName: `storaged:${disk}`,
+        attrTimeout: config.mount.attrTimeout,
+        entryTimeout: config.mount.entryTimeout,
+      });
+      control = await startControlServer(diskControl(vfs, disk, mountpoint, config.cache.maxSize), controlSocketPath(config.cache.dir, mountpoint), logger);
+    } catch (err) {
+      await control?.close();
+      await vfs.close().catch((closeErr: unknown) => logger.error({ err: closeErr }, 'closing the VFS failed'));
+      throw err;
+    }
+    const pidFile = pidFilePath(config.cache.dir, mountpoint);
+    await writePidFile(pidFile);
+    process.stderr.write(`mounted ${disk} at ${mountpoint}\n`);
+    try {
+      return await untilStopped(handle, vfs, control, signals);
+    } finally {
+      await removePidFile(pidFile);
+    }
   } finally {
-    await removePidFile(pidFile);
+    signals.dispose();
+  }
+}
+
+/** What the control socket of a mount answers (status, refresh, sync). */
+function diskControl(vfs: Vfs, disk: string, mountpoint: string, maxBytes: number): DiskControl {
+  return {
+    status: () => {
+      const now = vfs.status();
+      return {
+        disk,
+        mountpoint,
+        pid: process.pid,
+        pending: now.pending,
+        inFlight: now.inFlight,
+        failing: now.failing,
+        totals: now.totals,
+        cache: { ...now.cache, maxBytes },
+        dedup: now.dedup,
+      };
+    },
+    refresh: (path) => vfs.refresh(path),
+    sync: () => vfs.sync(),
+  };
+}
+
+/** SIGINT/SIGTERM, from process start to exit: the first asks for a clean stop, the second for an immediate one. */
+class StopSignals {
+  private count = 0;
+  private listener: ((signal: NodeJS.Signals, count: number) => void) | undefined;
+  private first: NodeJS.Signals | undefined;
+  private readonly onSignal = (signal: NodeJS.Signals) => {
+    this.count++;
+    this.first ??= signal;
+    this.listener?.(signal, this.count);
+  };
+
+  constructor() {
+    process.on('SIGINT', this.onSignal);
+    process.on('SIGTERM', this.onSignal);
+  }
+
+  /** Calls `listener` for every signal from now on, and at once for the first one if it already came. */
+  listen(listener: (signal: NodeJS.Signals, count: number) => void): void {
+    this.listener = listener;
+    if (this.first !== undefined) listener(this.first, 1);
+  }
+
+  dispose(): void {
+    process.off('SIGINT', this.onSignal);
+    process.off('SIGTERM', this.onSignal);
   }
 }
 
@@ -77,10 +140,11 @@ async function serveMount(ctx: CliContext, disk: string, mountpoint: string): Pr
  * Waits for SIGINT/SIGTERM (or the mount vanishing under an outside
  * `fusermount -u`), then unmounts and closes the VFS. Unmounting first means
  * no new request reaches a closing VFS; vfs.close() still uploads every
- * pending file before the process exits, and `storaged unmount` waits for
- * that exit. A second signal detaches at once and exits 1.
+ * pending change (showing progress) before the process exits, and
+ * `storaged unmount` waits for that exit. A second signal detaches at once
+ * and exits 1, leaving what is pending in the journal for the next start.
  */
-function untilStopped(handle: MountHandle, vfs: Vfs, logger: Logger): Promise<number> {
+function untilStopped(handle: MountHandle, vfs: Vfs, control: ControlServer, signals: StopSignals): Promise<number> {
   const { mountpoint } = handle;
   return new Promise((resolveExit) => {
     let stopping = false;
@@ -88,28 +152,29 @@ function untilStopped(handle: MountHandle, vfs: Vfs, logger: Logger): Promise<nu
       stopping = true;
       clearInterval(watch);
       process.stderr.write(`storaged: ${reason}: unmounting ${mountpoint} and finishing pending uploads\n`);
-      void shutdown(handle, vfs, logger).then(resolveExit);
+      void shutdown(handle, vfs, control).then(resolveExit);
     };
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (!stopping) return stop(signal);
-      process.stderr.write(`storaged: second ${signal}: unmounting ${mountpoint} now; pending uploads stay in the cache for the next start\n`);
-      void fusermount(['-uz', mountpoint])
-        .catch(() => undefined)
-        .finally(() => process.exit(1));
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
     const watch = setInterval(() => {
       void findMount(mountpoint).then((entry) => {
         if (entry === undefined && !stopping) stop('mountpoint was unmounted from outside');
       });
     }, WATCH_INTERVAL_MS);
     watch.unref();
+    signals.listen((signal, count) => {
+      if (count === 1 && !stopping) return stop(signal);
+      const { pending } = vfs.status();
+      process.stderr.write(
+        `storaged: second ${signal}: unmounting ${mountpoint} now; ${describePending(pending)} stay journaled for the next start\n`,
+      );
+      void fusermount(['-uz', mountpoint])
+        .catch(() => undefined)
+        .finally(() => process.exit(1));
+    });
   });
 }
 
-/** Unmounts (a mount already gone is fine), then closes the VFS; 0 when both went well, else 1 (errors printed). */
-async function shutdown(handle: MountHandle, vfs: Vfs, logger: Logger): Promise<number> {
+/** Unmounts (a mount already gone is fine), closes the control socket, then drains and closes the VFS; 0 when all went well, else 1 (errors printed). */
+async function shutdown(handle: MountHandle, vfs: Vfs, control: ControlServer): Promise<number> {
   let code = 0;
   try {
     await handle.unmount();
@@ -117,9 +182,14 @@ async function shutdown(handle: MountHandle, vfs: Vfs, logger: Logger): Promise<
     printError(err);
     code = 1;
   }
+  await control.close().catch(printError);
   try {
-    await vfs.close();
-    logger.info('pending uploads finished, index closed');
+    const progress = startDrainProgress(vfs.status().pending);
+    try {
+      await vfs.close({ onProgress: (status) => progress.update(status.pending) });
+    } finally {
+      progress.stop();
+    }
   } catch (err) {
     printError(err);
     code = 1;

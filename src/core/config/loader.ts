@@ -18,6 +18,8 @@ export interface StoragedConfig {
   cache: { dir: string; maxSize: number };
   /** Mount tuning (config `mount:`), sizes in bytes, times in seconds. */
   mount: MountSettings;
+  /** Background uploads (config `write_back:`), times in seconds. */
+  writeBack: WriteBackSettings;
   /** Secret for HMAC-signed URLs of local and ftp disks, when configured. */
   signingKey?: string;
   /** Disks by name, each validated against its driver's schema. */
@@ -32,6 +34,18 @@ export interface MountSettings {
   fetchConcurrency: number;
   attrTimeout: number;
   entryTimeout: number;
+}
+
+/** Write-back tuning shared by every mounted disk. */
+export interface WriteBackSettings {
+  /** Seconds from a file's last close to its upload. */
+  delay: number;
+  /** Backend operations in flight per disk. */
+  concurrency: number;
+  /** Cap of the retry delay, seconds. */
+  maxRetryDelay: number;
+  /** fsync data and journal on close. */
+  fsyncOnClose: boolean;
 }
 
 /** The embedded default: one public local disk under storage/app. */
@@ -140,6 +154,12 @@ export function parseConfig(
     defaultDisk,
     cache: { dir: resolvePath(baseDir, root.data.cache.dir), maxSize },
     mount,
+    writeBack: {
+      delay: root.data.write_back.delay,
+      concurrency: root.data.write_back.concurrency,
+      maxRetryDelay: root.data.write_back.max_retry_delay,
+      fsyncOnClose: root.data.write_back.fsync_on_close,
+    },
     ...(root.data.signing_key !== undefined ? { signingKey: root.data.signing_key } : {}),
     disks,
   };
@@ -176,7 +196,7 @@ function issuesToErrors(error: z.ZodError, file: string, prefix: string[], known
     if (issue.code === 'unrecognized_keys') {
       const keys = (issue as { keys: string[] }).keys;
       const section = prefix.length === 0 ? issue.path[0] : undefined;
-      const candidates = section === 'cache' ? CACHE_KEYS : section === 'mount' ? MOUNT_KEYS : knownKeys;
+      const candidates = section === 'cache' ? CACHE_KEYS : section === 'mount' ? MOUNT_KEYS : section === 'write_back' ? WRITE_BACK_KEYS : knownKeys;
       const where = path.join('.');
       return new ConfigError(
         file,
@@ -196,6 +216,7 @@ function issuesToErrors(error: z.ZodError, file: string, prefix: string[], known
 }
 
 const CACHE_KEYS = ['dir', 'max_size'];
+const WRITE_BACK_KEYS = ['delay', 'concurrency', 'max_retry_delay', 'fsync_on_close'];
 const MOUNT_KEYS = ['refresh_ttl', 'block_size', 'read_ahead', 'fetch_concurrency', 'attr_timeout', 'entry_timeout'];
 
 function resolveDiskPaths(disk: DiskConfig, baseDir: string): DiskConfig {

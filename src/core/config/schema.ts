@@ -176,6 +176,20 @@ export const rootSchema = z
       })
       .strict()
       .default({ refresh_ttl: 60, block_size: '1MiB', read_ahead: '8MiB', fetch_concurrency: 4, attr_timeout: 1, entry_timeout: 1 }),
+    /** Background uploads of mounted disks (write-back). */
+    write_back: z
+      .object({
+        /** Seconds after a file's last close before it is uploaded (a new close restarts the wait). */
+        delay: z.preprocess(fromText, z.number().nonnegative().max(86_400)).default(2),
+        /** Uploads (and other backend operations) in flight per disk. */
+        concurrency: z.preprocess(fromText, z.number().int().min(1).max(64)).default(4),
+        /** Cap of the doubling retry delay of a failing operation, seconds. */
+        max_retry_delay: z.preprocess(fromText, z.number().positive().max(86_400)).default(300),
+        /** fsync the data and the journal on every close of a changed file (survives power loss, not only a crash). */
+        fsync_on_close: boolean().default(true),
+      })
+      .strict()
+      .default({ delay: 2, concurrency: 4, max_retry_delay: 300, fsync_on_close: true }),
     /** Secret for HMAC-signed temporary URLs of local and ftp disks. */
     signing_key: z.string().min(16).optional(),
     disks: z.record(z.string(), z.unknown()),

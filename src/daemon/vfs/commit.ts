@@ -1,3 +1,4 @@
+import type { Committed } from '../content/types.js';
 import type { NodeUpdate } from '../meta/types.js';
 import { encodePosixMetadata } from '../meta/posix-metadata.js';
 import type { VfsContext } from './context.js';
@@ -58,8 +59,9 @@ export function needsCommit(ctx: VfsContext, file: OpenFile, node = ctx.index.ge
  * upload queued behind earlier backend operations of the inode, so it lands
  * where the index said the file was when it was asked for (a later rename's
  * move then carries it along). Writes to the file wait while it uploads.
+ * `signal` aborts the upload (the backend keeps its previous version).
  */
-export async function commitFile(ctx: VfsContext, file: OpenFile): Promise<void> {
+export async function commitFile(ctx: VfsContext, file: OpenFile, signal?: AbortSignal): Promise<void> {
   saveFile(ctx, file);
   const paths = ctx.index.pathsOf(file.ino);
   const [key, ...others] = paths;
@@ -70,7 +72,8 @@ export async function commitFile(ctx: VfsContext, file: OpenFile): Promise<void>
       // just-written file) are uploaded at once by another round, so nothing is
       // left for a release that has already happened.
       for (let round = 0; round < MAX_COMMIT_ROUNDS; round++) {
-        if (!(await commitOnce(ctx, file, key, others, paths))) return;
+        signal?.throwIfAborted();
+        if (!(await commitOnce(ctx, file, key, others, paths, signal))) return;
       }
     }),
   );
@@ -80,30 +83,43 @@ export async function commitFile(ctx: VfsContext, file: OpenFile): Promise<void>
 const MAX_COMMIT_ROUNDS = 4;
 
 /** One upload round of commitFile; true when attributes changed meanwhile and another round is due. */
-async function commitOnce(ctx: VfsContext, file: OpenFile, key: string, others: string[], paths: string[]): Promise<boolean> {
+async function commitOnce(ctx: VfsContext, file: OpenFile, key: string, others: string[], paths: string[], signal?: AbortSignal): Promise<boolean> {
   saveFile(ctx, file);
   const node = ctx.index.get(file.ino);
   // Unlinked meanwhile, or committed by a call queued earlier: nothing to do.
   if (!node || !needsCommit(ctx, file, node)) return false;
   const changesBefore = ctx.metaChanges.get(file.ino) ?? 0;
   const metadata = ctx.driver.capabilities.metadata ? encodePosixMetadata(node) : {};
+  const changed = () => (ctx.metaChanges.get(file.ino) ?? 0) !== changesBefore;
+  // The node learns its new version in the transaction that records the upload (see CommitOptions.record).
+  const record = (done: Committed) => {
+    if (ctx.index.get(file.ino)) ctx.index.update(file.ino, versionFields(done, changed()));
+  };
   const committed = await ctx.tracker.around(paths.map(parentKey), [], async () => {
     // Forced: an attribute-only change uploads the clean content again, with the new metadata.
-    const result = await file.content.commit(key, metadata, { force: true });
-    for (const other of others) await ctx.driver.copy(key, other);
+    const result = await file.content.commit(key, metadata, { force: true, record, ...(signal ? { signal } : {}) });
+    for (const other of others) {
+      signal?.throwIfAborted();
+      await ctx.driver.copy(key, other);
+    }
     return result;
   });
-  const changedMeanwhile = (ctx.metaChanges.get(file.ino) ?? 0) !== changesBefore;
+  const changedMeanwhile = changed();
   if (!changedMeanwhile) ctx.metaChanges.delete(file.ino);
   if (!ctx.index.get(file.ino)) return false;
-  ctx.index.update(file.ino, {
-    state: changedMeanwhile ? 'dirty' : 'clean',
+  ctx.index.update(file.ino, versionFields(committed, changedMeanwhile));
+  ctx.logger.debug({ ino: file.ino, key, size: committed.size }, 'committed file');
+  return changedMeanwhile;
+}
+
+/** The index fields of a node whose content was just committed (`dirty` when attributes changed meanwhile). */
+function versionFields(committed: Committed, dirty: boolean): NodeUpdate {
+  return {
+    state: dirty ? 'dirty' : 'clean',
     size: committed.size,
     contentHash: committed.contentHash,
     remote: { ...(committed.etag !== undefined ? { etag: committed.etag } : {}), size: committed.size, mtimeMs: committed.mtimeMs },
-  });
-  ctx.logger.debug({ ino: file.ino, key, size: committed.size }, 'committed file');
-  return changedMeanwhile;
+  };
 }
 
 /**

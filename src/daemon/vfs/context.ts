@@ -3,8 +3,10 @@ import { FsError } from '../../core/errors.js';
 import type { StorageDriver } from '../../drivers/types.js';
 import type { ContentManager } from '../content/types.js';
 import type { MetadataIndex, NodeRow } from '../meta/types.js';
+import type { Journal } from '../writeback/types.js';
 import { HandleTable } from './handles.js';
 import { KeyedQueue } from './queues.js';
+import { BackendSync, type SyncSettings } from './sync.js';
 import { MutationTracker } from './tracker.js';
 import type { Ino } from './types.js';
 
@@ -17,6 +19,8 @@ export interface VfsSettings {
   gid: number;
   /** Parallel stat/read requests while converting a listing (objects whose listing lacks metadata). */
   listConcurrency: number;
+  /** Write-back: upload delay, concurrency and retry delays (ms); fsync on close. */
+  writeBack: SyncSettings & { fsyncOnClose: boolean };
 }
 
 /** What a VFS is built from. The VFS owns index and content (closes them); not the driver. */
@@ -26,6 +30,10 @@ export interface VfsDeps {
   content: ContentManager;
   logger: Logger;
   settings: VfsSettings;
+  /** The journal of pending backend operations (in the index's database). */
+  journal: Journal;
+  /** Makes committed index/journal transactions and new working files durable (fsync of the WAL and the work folder). */
+  durability: { barrier(): Promise<void> };
   /** Called by close() after the content manager closed and before the index (and its database) closes. */
   onClose?: () => void | Promise<void>;
 }
@@ -38,19 +46,23 @@ export interface VfsContext extends VfsDeps {
   readonly tracker: MutationTracker;
   /** Counts attribute changes per inode that must reach the backend (a commit started before one does not clear it). */
   readonly metaChanges: Map<Ino, number>;
+  /** The write-back queue (set right after the context is created). */
+  sync: BackendSync;
   closed: boolean;
 }
 
 /** Builds the shared state. */
-export function createContext(deps: VfsDeps): VfsContext {
-  return {
+export function createContext(deps: VfsDeps, onSwept: (keys: string[]) => Promise<void>): VfsContext {
+  const ctx = {
     ...deps,
     handles: new HandleTable(),
     remote: new KeyedQueue<Ino>(),
     tracker: new MutationTracker(),
     metaChanges: new Map(),
     closed: false,
-  };
+  } as Omit<VfsContext, 'sync'> as VfsContext;
+  ctx.sync = new BackendSync(ctx, deps.journal, deps.settings.writeBack, onSwept);
+  return ctx;
 }
 
 /** The node `ino`; ENOENT when the index has none. */

@@ -24,6 +24,8 @@ export interface OpenFile {
   overlay?: { mtimeNs: bigint; ctimeNs: bigint };
   /** True while the index does not have the current size/times/state. */
   unsaved: boolean;
+  /** Changed since its data and journal row were last made durable (flush with fsync_on_close, fsync). */
+  undurable: boolean;
 }
 
 /** One open(2)/create(2): what the kernel's fh refers to. */
@@ -58,7 +60,7 @@ export class HandleTable {
     let pending = this.opening.get(ino);
     if (!pending) {
       pending = open().then((content) => {
-        const file: OpenFile = { ino, content, refs: 0, gate: new Gate(), appendTail: Promise.resolve(), unsaved: false };
+        const file: OpenFile = { ino, content, refs: 0, gate: new Gate(), appendTail: Promise.resolve(), unsaved: false, undurable: false };
         this.files.set(ino, file);
         return file;
       });

@@ -50,6 +50,7 @@ export async function forgetIfOrphan(ctx: VfsContext, ino: Ino, hadContent = fal
   const exists = node !== undefined;
   // The link count of a file or symlink is its number of names.
   if (!exists || node.nlink === 0) {
+    ctx.sync.dropUpload(ino);
     await ctx.content.discard(ino);
     if (exists) ctx.index.forget(ino);
     ctx.metaChanges.delete(ino);

@@ -3,23 +3,22 @@ import { FsError } from '../../core/errors.js';
 import type { NewNode, NodeRow } from '../meta/types.js';
 import { modeOf } from './attrs.js';
 import { nowNs } from './clock.js';
-import { commitFile } from './commit.js';
 import { requireDirectory, requireNode, type VfsContext } from './context.js';
-import { forgetIfOrphan, withFile } from './lifecycle.js';
+import { forgetIfOrphan } from './lifecycle.js';
 import { S_ISGID } from './modes.js';
 import { checkKey, checkName, joinKey, parentKey } from './names.js';
 import type { Refresher } from './refresh.js';
-import { mirrorLink, mirrorMkdir, mirrorRenameDirectory, mirrorRenameFile, mirrorRmdir, mirrorSymlink, mirrorUnlink } from './remote-ops.js';
 import type { Caller, Ino, NodeType } from './types.js';
 
 /** Longest symlink target (PATH_MAX). */
 const MAX_TARGET_BYTES = 4096;
 
 /**
- * Namespace operations: the index changes first (atomically; it also sets
- * the parents' mtime/ctime and the node's ctime), then the backend is brought
- * in line (remote-ops) before the call returns. A parent never listed is
- * listed first, so EEXIST/ENOENT reflect the backend.
+ * Namespace operations: the index changes (atomically; it also sets the
+ * parents' mtime/ctime and the node's ctime) and the backend operation is
+ * journaled in the same transaction; the write-back queue (sync.ts) brings
+ * the backend in line in the background. A parent never listed is listed
+ * first, so EEXIST/ENOENT reflect the backend.
  */
 export class Namespace {
   constructor(
@@ -44,27 +43,36 @@ export class Namespace {
     return node;
   }
 
-  /** mknod for regular files: created and uploaded (empty) at once. EPERM for any other type. */
+  /** mknod for regular files: created, and its (empty) upload scheduled. EPERM for any other type. */
   async mknod(parent: Ino, name: string, mode: number, caller: Caller): Promise<NodeRow> {
     const type = mode & constants.S_IFMT;
     if (type !== 0 && type !== constants.S_IFREG) {
       throw new FsError('EPERM', `mknod '${name}': only regular files can be created (mode ${mode.toString(8)})`, { path: name, op: 'mknod' });
     }
-    const node = await this.createFile(parent, name, mode, caller);
-    await withFile(this.ctx, node, (file) => commitFile(this.ctx, file));
-    return requireNode(this.ctx, node.ino, 'mknod');
+    const { dir } = await this.prepare(parent, name, 'mknod');
+    const node = this.ctx.index.transaction(() => {
+      const created = this.ctx.index.create(parent, name, this.newNode(dir, caller, 'file', mode));
+      this.ctx.sync.journalUpload(created.ino);
+      return created;
+    });
+    this.ctx.sync.scheduleUpload(node.ino);
+    return node;
   }
 
-  /** Creates a directory: index (marked listed: it is empty), then its backend marker. */
+  /** Creates a directory: in the index (marked listed: it is empty), its backend marker journaled. */
   async mkdir(parent: Ino, name: string, mode: number, caller: Caller): Promise<NodeRow> {
     const { dir, key } = await this.prepare(parent, name, 'mkdir');
-    const node = this.ctx.index.create(parent, name, this.newNode(dir, caller, 'directory', mode));
-    this.ctx.index.reconcileDirectory(node.ino, [], Date.now());
-    await this.orRollBack(parent, name, node, () => mirrorMkdir(this.ctx, node.ino, key));
-    return this.ctx.index.update(node.ino, { state: 'clean', remote: { size: 0, mtimeMs: Date.now() } });
+    return this.ctx.sync.record(
+      () => {
+        const node = this.ctx.index.create(parent, name, this.newNode(dir, caller, 'directory', mode));
+        this.ctx.index.reconcileDirectory(node.ino, [], Date.now());
+        return node;
+      },
+      (node) => ({ kind: 'mkdir', ino: node.ino, key }),
+    );
   }
 
-  /** Creates a symlink: index, then its backend object (content = target). */
+  /** Creates a symlink: in the index, its backend object (content = target) journaled. */
   async symlink(parent: Ino, name: string, target: string, caller: Caller): Promise<NodeRow> {
     const bytes = Buffer.byteLength(target, 'utf8');
     if (bytes === 0) throw new FsError('ENOENT', `symlink '${name}': empty target`, { path: name, op: 'symlink' });
@@ -73,18 +81,26 @@ export class Namespace {
     }
     const { dir, key } = await this.prepare(parent, name, 'symlink');
     const fields = { ...this.newNode(dir, caller, 'symlink', 0o777), target, size: bytes };
-    const node = this.ctx.index.create(parent, name, fields);
-    await this.orRollBack(parent, name, node, () => mirrorSymlink(this.ctx, node.ino, key));
-    return requireNode(this.ctx, node.ino, 'symlink');
+    return this.ctx.sync.record(
+      () => this.ctx.index.create(parent, name, fields),
+      (node) => ({ kind: 'symlink', ino: node.ino, key }),
+    );
   }
 
-  /** Removes a file or symlink name (EISDIR for a directory); the node goes when its last name and handle do. */
+  /**
+   * Removes a file or symlink name (EISDIR for a directory); the node goes
+   * when its last name and handle do. Deleting the object is journaled unless
+   * the backend cannot have it (never uploaded, no upload running).
+   */
   async unlink(parent: Ino, name: string): Promise<void> {
     const { key } = await this.prepare(parent, name, 'unlink');
     const node = this.existing(parent, name, 'unlink');
     if (node.type === 'directory') throw new FsError('EISDIR', `unlink '${key}': is a directory`, { path: key, op: 'unlink' });
-    this.ctx.index.unlink(parent, name);
-    await mirrorUnlink(this.ctx, node.ino, key);
+    const onBackend = node.remote !== undefined || this.ctx.sync.uploading(node.ino);
+    this.ctx.sync.record(
+      () => this.ctx.index.unlink(parent, name),
+      () => (onBackend ? { kind: 'unlink', ino: node.ino, key } : undefined),
+    );
     await forgetIfOrphan(this.ctx, node.ino);
   }
 
@@ -95,15 +111,20 @@ export class Namespace {
     if (node.type !== 'directory') throw new FsError('ENOTDIR', `rmdir '${key}': not a directory`, { path: key, op: 'rmdir' });
     await this.refresher.ensureListed(node.ino, { fresh: true });
     if (this.ctx.index.childCount(node.ino) > 0) throw new FsError('ENOTEMPTY', `rmdir '${key}': directory not empty`, { path: key, op: 'rmdir' });
-    this.ctx.index.unlink(parent, name);
-    this.ctx.index.forget(node.ino);
-    await mirrorRmdir(this.ctx, node.ino, key);
+    this.ctx.sync.record(
+      () => {
+        this.ctx.index.unlink(parent, name);
+        this.ctx.index.forget(node.ino);
+      },
+      () => ({ kind: 'rmdir', ino: node.ino, key }),
+    );
   }
 
   /**
    * rename(2): atomic in the index (replacing a file, or an empty directory),
-   * then the backend: one move for a file, a move of everything below for a
-   * directory. Renaming a name onto another name of the same inode does nothing.
+   * with the backend move journaled: one move for a file, a move of
+   * everything below for a directory. Renaming a name onto another name of
+   * the same inode does nothing.
    */
   async rename(parent: Ino, name: string, newParent: Ino, newName: string): Promise<void> {
     const { key: from } = await this.prepare(parent, name, 'rename');
@@ -112,21 +133,30 @@ export class Namespace {
     const target = this.ctx.index.lookup(newParent, newName);
     if (target?.ino === node.ino) return;
     if (target?.type === 'directory' && node.type === 'directory') await this.refresher.ensureListed(target.ino, { fresh: true });
-    const { replaced } = this.ctx.index.rename(parent, name, newParent, newName);
-    if (replaced?.lastLink && replaced.node.type === 'directory') this.ctx.index.forget(replaced.node.ino);
-    if (node.type === 'directory') await this.relist(await mirrorRenameDirectory(this.ctx, node.ino, from, to));
-    else await mirrorRenameFile(this.ctx, node.ino, from, to, replaced !== undefined);
+    const { replaced } = this.ctx.sync.record(
+      () => {
+        const result = this.ctx.index.rename(parent, name, newParent, newName);
+        if (result.replaced?.lastLink && result.replaced.node.type === 'directory') this.ctx.index.forget(result.replaced.node.ino);
+        return result;
+      },
+      ({ replaced: gone }) =>
+        node.type === 'directory'
+          ? { kind: 'rename-dir', ino: node.ino, from, to }
+          : { kind: 'rename-file', ino: node.ino, from, to, replaced: gone !== undefined },
+    );
     if (replaced && replaced.node.type !== 'directory') await forgetIfOrphan(this.ctx, replaced.node.ino);
   }
 
-  /** A second name for a file (EPERM for a directory); on the backend, a copy. */
+  /** A second name for a file (EPERM for a directory); on the backend, a copy (journaled). */
   async link(ino: Ino, newParent: Ino, newName: string): Promise<NodeRow> {
     const node = requireNode(this.ctx, ino, 'link');
     if (node.type === 'directory') throw new FsError('EPERM', `link: inode ${ino} is a directory`, { op: 'link' });
     const { key } = await this.prepare(newParent, newName, 'link');
     const from = this.ctx.index.pathOf(ino);
-    this.ctx.index.link(ino, newParent, newName);
-    await mirrorLink(this.ctx, ino, from, key);
+    this.ctx.sync.record(
+      () => this.ctx.index.link(ino, newParent, newName),
+      () => ({ kind: 'link', ino, from, to: key }),
+    );
     return requireNode(this.ctx, ino, 'link');
   }
 
@@ -135,7 +165,7 @@ export class Namespace {
    * know (swept by a directory rename): for each, its deepest directory the
    * index has, so the new entries show at once.
    */
-  private async relist(keys: string[]): Promise<void> {
+  async relist(keys: string[]): Promise<void> {
     const dirs = new Set<Ino>();
     for (const key of keys) {
       let path = parentKey(key);
@@ -171,18 +201,5 @@ export class Namespace {
     const node = this.ctx.index.lookup(parent, name);
     if (!node) throw new FsError('ENOENT', `${op}: no entry '${name}' in '${this.ctx.index.pathOf(parent)}'`, { path: name, op });
     return node;
-  }
-
-  /** Runs the backend half; when it fails, takes the new node out of the index again and rethrows. */
-  private async orRollBack(parent: Ino, name: string, node: NodeRow, mirror: () => Promise<void>): Promise<void> {
-    try {
-      await mirror();
-    } catch (err) {
-      if (this.ctx.index.lookup(parent, name)?.ino === node.ino) {
-        this.ctx.index.unlink(parent, name);
-        this.ctx.index.forget(node.ino);
-      }
-      throw err;
-    }
   }
 }

@@ -10,7 +10,11 @@ import type { Ino } from './types.js';
 
 /** Longest symlink target read from the backend (PATH_MAX); a bigger "symlink" object stays a file. */
 const MAX_SYMLINK_TARGET = 4096;
-/** Attempts at an awaited listing that keeps being disturbed by our own writes before reconciling anyway. */
+/**
+ * Attempts at an awaited listing that keeps being disturbed by our own
+ * (finished) writes before reconciling anyway; never while some of ours
+ * are still pending there (see MutationTracker.busy).
+ */
 const AWAITED_ATTEMPTS = 4;
 
 /**
@@ -66,6 +70,8 @@ export class Refresher {
   private async listAndReconcile(dir: Ino, force: boolean): Promise<boolean> {
     const { ctx } = this;
     const path = ctx.index.pathOf(dir);
+    // Our own journaled changes there are not on the backend yet: the index is the truth until they are.
+    if (ctx.tracker.busy(path)) return true;
     const since = ctx.tracker.mark();
     const entries: FileStat[] = [];
     let cursor: string | undefined;
@@ -78,6 +84,10 @@ export class Refresher {
     if (ctx.closed) return true;
     const node = ctx.index.get(dir);
     if (!node || node.type !== 'directory' || ctx.index.pathOf(dir) !== path) return false; // moved or deleted meanwhile
+    if (ctx.tracker.busy(path)) {
+      ctx.logger.debug({ path }, 'refresh: changes of ours became pending there; listing discarded');
+      return true;
+    }
     if (!force && !ctx.tracker.quiet(path, since)) {
       ctx.logger.debug({ path }, 'refresh: listing overlapped our own changes, discarded');
       return false;

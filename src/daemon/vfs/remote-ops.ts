@@ -5,118 +5,140 @@ import type { VfsContext } from './context.js';
 import { rebindOpenFile } from './lifecycle.js';
 import { joinKey, parentKey } from './names.js';
 import { mapLimit } from './queues.js';
+import type { JournalOp } from '../writeback/types.js';
 import type { Ino } from './types.js';
 
 /**
- * Mirrors namespace changes of the index onto the backend. Each operation is
- * queued on the inode's backend queue (so it runs after earlier uploads and
- * moves of that inode) and marked in the mutation tracker (so a concurrent
- * directory refresh does not reconcile a half-changed listing). Callers
- * await them: when a namespace call returns, the backend agrees.
+ * The backend half of namespace changes: what each journal operation does
+ * on the backend (runOp) and which listings it disturbs (opMarks). The
+ * write-back queue (sync.ts) decides when they run; these functions only do
+ * the work, idempotently, so a replay after a crash is harmless.
  */
 
 /** Parallel backend requests of a directory rename. */
 const RENAME_CONCURRENCY = 8;
 
-/** Creates the directory marker of a new directory (drivers keep no directory metadata). */
-export function mirrorMkdir(ctx: VfsContext, ino: Ino, key: string): Promise<void> {
-  return ctx.remote.run(ino, () => ctx.tracker.around([parentKey(key)], [], () => ctx.driver.createDirectory(key)));
+/** A namespace operation of the journal (every kind but 'upload'). */
+export type NamespaceOp = Exclude<JournalOp, { kind: 'upload' }>;
+
+/** Directory keys whose listings `op` changes, and subtrees it changes wholesale (for the MutationTracker). */
+export function opMarks(op: NamespaceOp): { dirs: string[]; subtrees: string[] } {
+  switch (op.kind) {
+    case 'mkdir':
+    case 'symlink':
+    case 'unlink':
+      return { dirs: [parentKey(op.key)], subtrees: [] };
+    case 'rmdir':
+      return { dirs: [parentKey(op.key)], subtrees: [op.key] };
+    case 'link':
+      return { dirs: [parentKey(op.to)], subtrees: [] };
+    case 'rename-file':
+      return { dirs: [parentKey(op.from), parentKey(op.to)], subtrees: [] };
+    case 'rename-dir':
+      return { dirs: [parentKey(op.from), parentKey(op.to)], subtrees: [op.from, op.to] };
+  }
+}
+
+/**
+ * Does `op` on the backend. Resolves to the keys of objects a directory
+ * rename moved without the index knowing them (to be listed), else [].
+ */
+export async function runOp(ctx: VfsContext, op: NamespaceOp): Promise<string[]> {
+  switch (op.kind) {
+    case 'mkdir':
+      await ctx.driver.createDirectory(op.key);
+      if (ctx.index.get(op.ino)?.state === 'new') ctx.index.update(op.ino, { state: 'clean', remote: { size: 0, mtimeMs: Date.now() } });
+      return [];
+    case 'symlink':
+      await writeSymlink(ctx, op.ino, op.key);
+      return [];
+    case 'unlink':
+      await ctx.driver.delete(op.key);
+      return [];
+    case 'rmdir':
+      await ctx.driver.deleteDirectory(op.key);
+      return [];
+    case 'link':
+      if (ctx.index.get(op.ino)?.remote) await ctx.driver.copy(op.from, op.to);
+      return [];
+    case 'rename-file':
+      await moveObject(ctx, op.ino, op.from, op.to, op.replaced);
+      return [];
+    case 'rename-dir':
+      return moveDirectory(ctx, op.ino, op.from, op.to);
+  }
 }
 
 /**
  * Stores a symlink as a small object whose content is its target, with
  * metadata `storaged-type: symlink` and its attributes (drivers with
  * metadata; elsewhere it is a plain file to other tools), then records the
- * remote version.
+ * remote version. A symlink gone from the index meanwhile is not written.
  */
-export function mirrorSymlink(ctx: VfsContext, ino: Ino, key: string): Promise<void> {
-  return ctx.remote.run(ino, () =>
-    ctx.tracker.around([parentKey(key)], [], async () => {
-      const node = ctx.index.get(ino);
-      if (!node || node.target === undefined) return;
-      const options = ctx.driver.capabilities.metadata ? { metadata: encodePosixMetadata(node) } : {};
-      const result = await ctx.driver.write(key, Buffer.from(node.target, 'utf8'), { ...options, mimeType: 'text/plain' });
-      if (!ctx.index.get(ino)) return;
-      ctx.index.update(ino, {
-        state: 'clean',
-        remote: { ...(result.etag !== undefined ? { etag: result.etag } : {}), size: result.size, mtimeMs: await remoteMtime(ctx, key, result.etag) },
-      });
-    }),
-  );
-}
-
-/** Deletes the object of one name of a file or symlink (a missing object is fine). */
-export function mirrorUnlink(ctx: VfsContext, ino: Ino, key: string): Promise<void> {
-  return ctx.remote.run(ino, () => ctx.tracker.around([parentKey(key)], [], () => ctx.driver.delete(key)));
-}
-
-/** Deletes a directory (its marker and anything the backend still has below it). */
-export function mirrorRmdir(ctx: VfsContext, ino: Ino, key: string): Promise<void> {
-  return ctx.remote.run(ino, () => ctx.tracker.around([parentKey(key)], [key], () => ctx.driver.deleteDirectory(key)));
-}
-
-/** A new hard link: a copy of the object under the new name (a file never uploaded gets all its names at commit). */
-export function mirrorLink(ctx: VfsContext, ino: Ino, from: string, to: string): Promise<void> {
-  return ctx.remote.run(ino, () =>
-    ctx.tracker.around([parentKey(to)], [], async () => {
-      const node = ctx.index.get(ino);
-      if (!node?.remote) return;
-      await ctx.driver.copy(from, to);
-    }),
-  );
-}
-
-/**
- * Moves the object of a renamed file or symlink. A node never uploaded has
- * no object: it lands at its new key on commit, and a replaced target's
- * object is deleted now so that the old content does not linger there.
- */
-export function mirrorRenameFile(ctx: VfsContext, ino: Ino, from: string, to: string, replaced: boolean): Promise<void> {
-  return ctx.remote.run(ino, () => ctx.tracker.around([parentKey(from), parentKey(to)], [], () => moveObject(ctx, ino, from, to, replaced)));
+async function writeSymlink(ctx: VfsContext, ino: Ino, key: string): Promise<void> {
+  const node = ctx.index.get(ino);
+  if (!node || node.target === undefined || node.nlink === 0) return;
+  const options = ctx.driver.capabilities.metadata ? { metadata: encodePosixMetadata(node) } : {};
+  const result = await ctx.driver.write(key, Buffer.from(node.target, 'utf8'), { ...options, mimeType: 'text/plain' });
+  if (ctx.closed || !ctx.index.get(ino)) return;
+  ctx.index.update(ino, {
+    state: 'clean',
+    remote: { ...(result.etag !== undefined ? { etag: result.etag } : {}), size: result.size, mtimeMs: await remoteMtime(ctx, key, result.etag) },
+  });
 }
 
 /**
  * Moves a renamed directory: creates the new markers, moves every file the
- * index knows below it (each on its own inode queue), then sweeps what the
- * backend still has under the old prefix (entries of never-listed
- * subdirectories, objects written by other tools) and deletes the old prefix.
- * Resolves to the new keys of the swept objects (the index did not know them).
+ * index knows below it (each on its own inode queue, behind its uploads),
+ * then sweeps what the backend still has under the old prefix (entries of
+ * never-listed subdirectories, objects written by other tools) and deletes
+ * the old prefix. Resolves to the new keys of the swept objects.
  */
-export function mirrorRenameDirectory(ctx: VfsContext, ino: Ino, from: string, to: string): Promise<string[]> {
-  return ctx.remote.run(ino, () =>
-    ctx.tracker.around([parentKey(from), parentKey(to)], [from, to], async () => {
-      await ctx.driver.createDirectory(to);
-      const tree = await walkSubtree(ctx, ino);
-      await mapLimit(tree.directories, RENAME_CONCURRENCY, (rel) => ctx.driver.createDirectory(joinKey(to, rel)));
-      await mapLimit(tree.files, RENAME_CONCURRENCY, (file) =>
-        ctx.remote.run(file.ino, () => moveObject(ctx, file.ino, joinKey(from, file.rel), joinKey(to, file.rel), false)),
-      );
-      const swept = await sweep(ctx, from, to);
-      await ctx.driver.deleteDirectory(from);
-      return swept;
-    }),
+async function moveDirectory(ctx: VfsContext, ino: Ino, from: string, to: string): Promise<string[]> {
+  await ctx.driver.createDirectory(to);
+  const tree = await walkSubtree(ctx, ino);
+  await mapLimit(tree.directories, RENAME_CONCURRENCY, (rel) => ctx.driver.createDirectory(joinKey(to, rel)));
+  await mapLimit(tree.files, RENAME_CONCURRENCY, (file) =>
+    ctx.remote.run(file.ino, () => moveObject(ctx, file.ino, joinKey(from, file.rel), joinKey(to, file.rel), false)),
   );
+  const swept = await sweep(ctx, from, to);
+  await ctx.driver.deleteDirectory(from);
+  return swept;
 }
 
 async function moveObject(ctx: VfsContext, ino: Ino, from: string, to: string, replaced: boolean): Promise<void> {
   const node = ctx.index.get(ino);
-  const neverUploaded = node !== undefined && node.remote === undefined;
-  if (!neverUploaded) {
-    let moved = false;
-    try {
-      await ctx.driver.move(from, to);
-      moved = true;
-    } catch (err) {
-      if (!isFsError(err, 'ENOENT')) throw err;
-      ctx.logger.debug({ from, to }, 'rename: no object to move');
-    }
-    if (moved) {
-      // An open file reads and commits from the new key from now on.
-      await rebindOpenFile(ctx, ino, to).catch((err: unknown) => ctx.logger.warn({ err, ino, key: to }, 'rename: open file not rebound'));
-      return;
-    }
+  if (node !== undefined && node.remote === undefined) {
+    // Never uploaded: it lands at its new key on upload; the replaced target's object must not linger there.
+    if (replaced) await ctx.driver.delete(to);
+    return;
   }
-  if (replaced) await ctx.driver.delete(to);
+  if (node?.remote?.etag !== undefined && (await versionAt(ctx, to)) === node.remote.etag) {
+    // An upload that ran after the rename was recorded already put the current version at `to`:
+    // moving `from` (an older version) there would undo it. Only the old name goes.
+    await ctx.driver.delete(from);
+    return;
+  }
+  try {
+    await ctx.driver.move(from, to);
+  } catch (err) {
+    // Moved already (a replay after a crash) or gone from the backend: either way `to` is left alone.
+    if (!isFsError(err, 'ENOENT')) throw err;
+    ctx.logger.debug({ from, to }, 'rename: no object to move');
+    return;
+  }
+  // An open file reads and commits from the new key from now on.
+  await rebindOpenFile(ctx, ino, to).catch((err: unknown) => ctx.logger.warn({ err, ino, key: to }, 'rename: open file not rebound'));
+}
+
+/** The version token of the object at `key`, or undefined when there is none. */
+async function versionAt(ctx: VfsContext, key: string): Promise<string | undefined> {
+  try {
+    return (await ctx.driver.stat(key)).etag;
+  } catch (err) {
+    if (isFsError(err, 'ENOENT')) return undefined;
+    throw err;
+  }
 }
 
 /** Moves every file still under `from` on the backend to the same place under `to`; returns their new keys. */

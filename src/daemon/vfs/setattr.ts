@@ -3,12 +3,11 @@ import { FsError } from '../../core/errors.js';
 import type { NodeRow, NodeUpdate } from '../meta/types.js';
 import { isRoot, mayWrite, modeOf, ownsOrRoot } from './attrs.js';
 import { nowNs } from './clock.js';
-import { commitFile, saveFile } from './commit.js';
+import { saveFile } from './commit.js';
 import { noteMetaChange, requireNode, type VfsContext } from './context.js';
 import type { DataPath } from './data.js';
 import { withFile } from './lifecycle.js';
 import { S_ISGID, S_ISUID } from './modes.js';
-import { mirrorSymlink } from './remote-ops.js';
 import type { AttrChanges, Caller, Fh, Ino, TimeSpec } from './types.js';
 
 /**
@@ -23,13 +22,13 @@ import type { AttrChanges, Caller, Fh, Ino, TimeSpec } from './types.js';
  * - truncate without a handle needs write permission (EACCES).
  * ctime is set on every change.
  *
- * Reaching the backend: a size change of a file with no open handle is
- * uploaded at once; with a handle open it is uploaded on release/fsync.
- * Mode, owner, group and mtime travel as object metadata (drivers with
- * metadata): a file is re-uploaded with its new metadata at once when no
- * handle is open (the driver API cannot change metadata in place), else on
- * release/fsync; a symlink's small object is rewritten; directories keep
- * theirs in the index only (no driver stores directory metadata).
+ * Reaching the backend (write-back, journaled): a size change of a file
+ * with no open handle is uploaded after the write-back delay; with a handle
+ * open, after its release. Mode, owner, group and mtime travel as object
+ * metadata (drivers with metadata): the file is uploaded again with its new
+ * metadata the same way (the driver API cannot change metadata in place); a
+ * symlink's small object is rewritten; directories keep theirs in the index
+ * only (no driver stores directory metadata).
  */
 export async function setattr(ctx: VfsContext, data: DataPath, ino: Ino, changes: AttrChanges, caller: Caller, fh?: Fh): Promise<NodeRow> {
   const node = requireNode(ctx, ino, 'setattr');
@@ -63,14 +62,18 @@ export async function setattr(ctx: VfsContext, data: DataPath, ino: Ino, changes
   const mirrorMeta = metaChanged && ctx.driver.capabilities.metadata;
   if (node.type === 'file' && (mirrorMeta || sized.upload)) {
     if (mirrorMeta) noteMetaChange(ctx, ino);
-    if (ctx.handles.file(ino)) {
-      const current = requireNode(ctx, ino, 'setattr');
-      if (current.state === 'clean') ctx.index.update(ino, { state: 'dirty' });
-    } else if (ctx.index.pathsOf(ino).length > 0) {
-      await withFile(ctx, requireNode(ctx, ino, 'setattr'), (held) => commitFile(ctx, held));
-    }
+    const markDirty = () => {
+      if (requireNode(ctx, ino, 'setattr').state === 'clean') ctx.index.update(ino, { state: 'dirty' });
+    };
+    // An open file is uploaded when its handles are released; a closed one after the write-back delay.
+    if (ctx.handles.file(ino)) ctx.sync.journalUpload(ino, markDirty);
+    else if (ctx.index.pathsOf(ino).length > 0) ctx.sync.scheduleUpload(ino, { change: markDirty });
   } else if (node.type === 'symlink' && mirrorMeta && ctx.index.pathsOf(ino).length > 0) {
-    await mirrorSymlink(ctx, ino, path());
+    const key = path();
+    ctx.sync.record(
+      () => undefined,
+      () => ({ kind: 'symlink', ino, key }),
+    );
   }
   return requireNode(ctx, ino, 'setattr');
 }
@@ -102,8 +105,9 @@ function checkPermissions(node: NodeRow, changes: AttrChanges, caller: Caller, v
 
 /**
  * Applies a size change: through the open file when there is one (uploaded
- * on release/fsync), else through a file held for the call (uploaded by the
- * caller: `upload`). Truncating to the current size only updates the times.
+ * after its release), else through a file held for the call (`upload`: the
+ * caller schedules the upload). Truncating to the current size only updates
+ * the times.
  */
 async function resize(ctx: VfsContext, data: DataPath, node: NodeRow, size: number, fh: Fh | undefined, now: bigint): Promise<{ upload: boolean }> {
   const handle = fh !== undefined ? ctx.handles.get(fh) : undefined;
@@ -120,9 +124,10 @@ async function resize(ctx: VfsContext, data: DataPath, node: NodeRow, size: numb
   await withFile(ctx, node, async (held) => {
     await data.truncate(held, size);
     saveFile(ctx, held);
-    await commitFile(ctx, held);
+    // Durable in the cache before the upload is journaled: a crash keeps the new size.
+    await held.content.syncLocal();
   });
-  return { upload: false };
+  return { upload: true };
 }
 
 function timeOf(spec: TimeSpec, now: bigint): bigint {

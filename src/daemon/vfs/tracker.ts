@@ -52,6 +52,15 @@ export class MutationTracker {
     return true;
   }
 
+  /** True while an operation on `dir` (or a subtree containing it) is in flight or journaled and not done. */
+  busy(dir: string): boolean {
+    if ((this.pending.get(dir) ?? 0) > 0) return true;
+    for (let key: string | undefined = dir; key !== undefined; key = key === '' ? undefined : parentKey(key)) {
+      if ((this.subtreePending.get(key) ?? 0) > 0) return true;
+    }
+    return false;
+  }
+
   private touch(dirs: string[], subtrees: string[], delta: number): void {
     const stamp = ++this.clock;
     for (const dir of new Set(dirs)) bump(this.changed, this.pending, dir, stamp, delta);

@@ -4,6 +4,8 @@
  * whose code the adapter maps to an errno in one place.
  */
 
+import type { FailingOperation } from '../status.js';
+
 /** Inode number; the root directory is ROOT_INO. Stays below 2^32 (fuse-native passes 32 bits). */
 export type Ino = number;
 export const ROOT_INO: Ino = 1;
@@ -80,8 +82,11 @@ export interface OpenFlags {
  * '/'); ENAMETOOLONG above 255 bytes. Operations on a missing inode or name
  * reject ENOENT; the usual POSIX codes apply (EEXIST, ENOTDIR, EISDIR,
  * ENOTEMPTY, EACCES, EPERM, EINVAL, EXDEV, EIO, ENOSPC). Data written through
- * a handle is visible to every reader at once; `fsync` and `release` of a
- * written file make it durable on the backend (synchronously, for now).
+ * a handle is visible to every reader at once. Changes reach the backend in
+ * the background (write-back): each is journaled before the call returns,
+ * a closed or fsynced file survives a crash of the process (and, with
+ * fsync_on_close, a power cut), and `sync`/`close` wait until the backend
+ * has everything.
  * Implementations never block the event loop for long: SQLite calls are
  * short, file I/O and network are async.
  */
@@ -106,9 +111,9 @@ export interface Vfs {
   write(fh: Fh, offset: number, data: Buffer): Promise<number>;
   /** Called on every close(2) of a descriptor. */
   flush(fh: Fh): Promise<void>;
-  /** Makes the file's data (and metadata unless `dataOnly`) durable on the backend. */
+  /** Makes the file's data and attributes durable in the cache (fsync) and schedules its upload. */
   fsync(fh: Fh, dataOnly: boolean): Promise<void>;
-  /** The last close of a handle: uploads pending data, frees the handle. */
+  /** The last close of a handle: schedules the upload of a changed file, frees the handle. */
   release(fh: Fh): Promise<void>;
   mkdir(parent: Ino, name: string, mode: number, caller: Caller): Promise<Attr>;
   unlink(parent: Ino, name: string): Promise<void>;
@@ -125,6 +130,36 @@ export interface Vfs {
   getxattr(ino: Ino, name: string): Promise<Buffer>;
   listxattr(ino: Ino): Promise<string[]>;
   removexattr(ino: Ino, name: string): Promise<void>;
-  /** Uploads everything pending, closes the index. The VFS is unusable afterwards. */
-  close(): Promise<void>;
+  /** Uploads everything pending now (open files with changes too) and resolves when the backend has it all. */
+  sync(): Promise<void>;
+  /**
+   * Lists `path` (a key relative to the disk root; '' for the root) from the
+   * backend again now: a directory and every directory below it that was
+   * listed before; for a file, its directory. ENOENT when the index has no
+   * such path.
+   */
+  refresh(path: string): Promise<void>;
+  /** The write-back queue and cache use now. */
+  status(): WriteBackStatus;
+  /** Uploads everything pending (unless `abandon`: it stays journaled), closes the index. The VFS is unusable afterwards. */
+  close(options?: CloseOptions): Promise<void>;
+}
+
+/** Options of Vfs.close. */
+export interface CloseOptions {
+  /** Stop at once: pending backend operations stay journaled for the next start. */
+  abandon?: boolean;
+  /** Called about once a second while pending operations drain. */
+  onProgress?: (status: WriteBackStatus) => void;
+}
+
+/** What Vfs.status reports (DiskStatus without the mount's identity and the cache limit). */
+export interface WriteBackStatus {
+  pending: { operations: number; uploads: number; bytes: number };
+  inFlight: string[];
+  failing: FailingOperation[];
+  totals: { done: number; retries: number; uploads: number; uploadedBytes: number };
+  cache: { bytes: number; dirtyBytes: number };
+  /** Content not uploaded because the disk already held it. */
+  dedup: { files: number; bytesSaved: number; uploadMsSaved: number };
 }

@@ -1,13 +1,14 @@
 import { FsError, fromSystemError } from '../../core/errors.js';
+import { normalizeDirectory } from '../../core/paths.js';
 import { fsStats, toAttr } from './attrs.js';
-import { commitFile, needsCommit } from './commit.js';
+import { needsCommit, saveFile } from './commit.js';
 import { createContext, requireDirectory, requireNode, type VfsContext, type VfsDeps } from './context.js';
 import { DataPath } from './data.js';
-import { checkName } from './names.js';
+import { checkName, parentKey } from './names.js';
 import { Namespace } from './namespace.js';
 import { Refresher } from './refresh.js';
 import { setattr } from './setattr.js';
-import type { Attr, AttrChanges, Caller, DirEntry, Fh, FsStats, Ino, OpenFlags, Vfs } from './types.js';
+import type { Attr, AttrChanges, Caller, CloseOptions, DirEntry, Fh, FsStats, Ino, OpenFlags, Vfs, WriteBackStatus } from './types.js';
 import { Xattrs } from './xattrs.js';
 
 /**
@@ -17,12 +18,19 @@ import { Xattrs } from './xattrs.js';
  * remote-ops.ts, commit.ts, xattrs.ts.
  */
 export function createVfs(deps: VfsDeps): Vfs {
-  return new StoragedVfs(createContext(deps));
+  let namespace: Namespace | undefined;
+  const ctx = createContext(deps, (keys) => namespace!.relist(keys));
+  const vfs = new StoragedVfs(ctx);
+  namespace = vfs.namespace;
+  deps.content.setRelocator((ino) => ctx.sync.movesSettled(ino));
+  const resumed = vfs.resume();
+  if (resumed > 0) deps.logger.info({ operations: resumed }, 'resuming backend operations journaled by the previous run');
+  return vfs;
 }
 
 class StoragedVfs implements Vfs {
   private readonly refresher: Refresher;
-  private readonly namespace: Namespace;
+  readonly namespace: Namespace;
   private readonly data: DataPath;
   private readonly xattrs: Xattrs;
   private closing: Promise<void> | undefined;
@@ -153,34 +161,92 @@ class StoragedVfs implements Vfs {
     return this.guard('removexattr', async () => this.xattrs.remove(ino, name));
   }
 
+  /** Starts what the journal holds (called once, at creation); returns the number of operations. */
+  resume(): number {
+    return this.ctx.sync.resume();
+  }
+
+  sync(): Promise<void> {
+    return this.guard('sync', async () => {
+      this.scheduleOpenFiles();
+      await this.ctx.sync.drain();
+    });
+  }
+
+  refresh(path: string): Promise<void> {
+    return this.guard('refresh', async () => {
+      const key = normalizeDirectory(path);
+      const node = this.ctx.index.resolve(key);
+      if (!node) throw new FsError('ENOENT', `refresh: '${path}' is not in the mount`, { path, op: 'refresh' });
+      if (node.type !== 'directory') return this.refresher.listNow(this.ctx.index.resolve(parentKey(key))!.ino);
+      // The directory, then every directory below it the index has listed (breadth first, one listing at a time).
+      const pending = [node.ino];
+      while (pending.length > 0) {
+        const dir = pending.shift()!;
+        await this.refresher.listNow(dir);
+        for (const child of this.ctx.index.children(dir)) {
+          if (child.node.type === 'directory' && this.ctx.index.listedAt(child.node.ino) !== undefined) pending.push(child.node.ino);
+        }
+      }
+    });
+  }
+
+  status(): WriteBackStatus {
+    const pending = this.ctx.sync.pending();
+    const usage = this.ctx.content.usage();
+    return {
+      pending: { operations: pending.operations, uploads: pending.uploads, bytes: pending.bytes },
+      inFlight: pending.inFlight,
+      failing: pending.failing,
+      totals: { ...this.ctx.sync.totals },
+      cache: { bytes: usage.bytes, dirtyBytes: usage.dirtyBytes },
+      dedup: this.ctx.content.dedupStats(),
+    };
+  }
+
   /**
-   * Uploads every open file with changes, waits for background listings and
-   * queued backend operations, then closes the content manager, runs
-   * onClose (the block cache) and closes the index. Calls after close reject
-   * with EIO.
+   * Drains the write-back queue (uploads open files with changes too;
+   * `onProgress` about once a second), or with `abandon` stops it at once
+   * leaving the rest journaled; then waits for background listings, closes
+   * the content manager, runs onClose (the block cache) and closes the
+   * index. Calls after close reject with EIO.
    */
-  close(): Promise<void> {
-    this.closing ??= this.shutdown();
+  close(options: CloseOptions = {}): Promise<void> {
+    this.closing ??= this.shutdown(options);
     return this.closing;
   }
 
-  private async shutdown(): Promise<void> {
+  private async shutdown(options: CloseOptions): Promise<void> {
     const { ctx } = this;
-    ctx.closed = true;
     let failure: unknown;
-    for (const file of ctx.handles.openFiles()) {
-      if (!needsCommit(ctx, file)) continue;
-      await commitFile(ctx, file).catch((err: unknown) => {
-        ctx.logger.error({ err, ino: file.ino }, 'close: upload of an open file failed; its data stays in the cache');
+    if (!options.abandon) {
+      this.scheduleOpenFiles();
+      await ctx.sync.drain(options.onProgress ? () => options.onProgress!(this.status()) : undefined).catch((err: unknown) => {
+        ctx.logger.error({ err }, 'close: draining the write-back queue failed; the rest stays journaled');
         failure ??= err;
       });
     }
+    ctx.closed = true;
+    await ctx.sync.stop();
     await this.refresher.idle();
     await ctx.remote.drain();
     await ctx.content.close();
     await ctx.onClose?.();
     ctx.index.close();
     if (failure !== undefined) throw fromSystemError(failure, { op: 'close' });
+  }
+
+  /**
+   * Schedules the upload of every file open through a handle with changes
+   * not queued for upload yet (queued ones run at once in the drain; a
+   * running one already carries every write: writes wait for it).
+   */
+  private scheduleOpenFiles(): void {
+    for (const file of this.ctx.handles.openFiles()) {
+      if (this.ctx.handles.handleCount(file.ino) === 0) continue; // held by an upload, not by a program
+      saveFile(this.ctx, file);
+      if (needsCommit(this.ctx, file) && !this.ctx.sync.hasUpload(file.ino)) this.ctx.sync.scheduleUpload(file.ino, { now: true });
+    }
   }
 
   /** Runs one operation: EIO after close; every rejection becomes an FsError. */

@@ -33,11 +33,16 @@ describe('vfs attributes (memory backend)', () => {
 
   it('chmod: owner or root only (EPERM); type bits stay; ctime moves, mtime does not; metadata re-uploaded', async () => {
     const file = await writeFile(h.vfs, ROOT_INO, 'f', 'content', ALICE);
+    await h.vfs.sync();
     expect(await codeOf(h.vfs.setattr(file.ino, { mode: 0o600 }, BOB))).toBe('EPERM');
     const changed = await h.vfs.setattr(file.ino, { mode: constants.S_IFDIR | 0o600 }, ALICE);
     expect(changed.mode).toBe(constants.S_IFREG | 0o600);
     expect(changed.ctimeNs).toBeGreaterThan(file.ctimeNs);
     expect(changed.mtimeNs).toBe(file.mtimeNs);
+    // Write-back: the new metadata travels with a new upload, journaled now and run later.
+    expect((await backend.stat('f')).metadata?.['storaged-mode']).toBe((constants.S_IFREG | 0o644).toString(8));
+    expect(h.vfs.status().pending).toMatchObject({ operations: 1, uploads: 1 });
+    await h.vfs.sync();
     expect((await backend.stat('f')).metadata?.['storaged-mode']).toBe((constants.S_IFREG | 0o600).toString(8));
     expect((await readObject(backend, 'f')).toString()).toBe('content');
     await h.vfs.setattr(file.ino, { mode: 0o644 }, ROOT);
@@ -48,10 +53,13 @@ describe('vfs attributes (memory backend)', () => {
     const { attr, fh } = await h.vfs.create(ROOT_INO, 'open', 0o644, RDWR, ALICE);
     await h.vfs.write(fh, 0, Buffer.from('data'));
     await h.vfs.release(fh);
+    await h.vfs.sync();
     const again = await h.vfs.open(attr.ino, RDWR, ALICE);
     await h.vfs.setattr(attr.ino, { mode: 0o640 }, ALICE);
+    expect(h.vfs.status().pending.uploads).toBe(1); // journaled; scheduled by the release
     expect((await backend.stat('open')).metadata?.['storaged-mode']).toBe((constants.S_IFREG | 0o644).toString(8));
     await h.vfs.release(again);
+    await h.vfs.sync();
     expect((await backend.stat('open')).metadata?.['storaged-mode']).toBe((constants.S_IFREG | 0o640).toString(8));
     expect((await readObject(backend, 'open')).toString()).toBe('data');
   });
@@ -68,6 +76,7 @@ describe('vfs attributes (memory backend)', () => {
     const given = await h.vfs.setattr(file.ino, { uid: 4321, gid: 8765 }, ROOT);
     expect([given.uid, given.gid]).toEqual([4321, 8765]);
     expect(given.mode & 0o7777).toBe(0o755);
+    await h.vfs.sync();
     const meta = (await backend.stat('f')).metadata;
     expect([meta?.['storaged-uid'], meta?.['storaged-gid']]).toEqual(['4321', '8765']);
   });
@@ -84,6 +93,7 @@ describe('vfs attributes (memory backend)', () => {
     expect(set.atimeNs).toBe(1_000_000_123n);
     expect(set.mtimeNs).toBe(2_000_000_456n);
     expect(set.ctimeNs).toBeGreaterThan(touched.ctimeNs);
+    await h.vfs.sync();
     expect((await backend.stat('f')).metadata?.['storaged-mtime-ns']).toBe('2000000456');
     expect(await codeOf(h.vfs.setattr(file.ino, { size: 0 }, BOB))).toBe('EACCES');
   });
@@ -114,6 +124,7 @@ describe('vfs attributes (memory backend)', () => {
     expect(await codeOf(h.vfs.getxattr(file.ino, 'user.color'))).toBe('ENODATA');
     expect(await codeOf(h.vfs.removexattr(file.ino, 'user.color'))).toBe('ENODATA');
     expect(await codeOf(h.vfs.getxattr(9999, 'user.x'))).toBe('ENOENT');
+    await h.vfs.sync();
     expect((await backend.stat('f')).metadata?.['user.color']).toBeUndefined();
   });
 

@@ -2,7 +2,7 @@ import { constants } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryDriver } from '../../../src/drivers/memory/index.js';
 import { ROOT_INO } from '../../../src/daemon/vfs/types.js';
-import { codeOf, openHarness, RDONLY, RDWR, readFile, readObject, resolve, ROOT, WRONLY, writeFile, type Harness } from './support.js';
+import { codeOf, eventually, openHarness, RDONLY, RDWR, readFile, readObject, resolve, ROOT, WRONLY, writeFile, type Harness } from './support.js';
 
 const BLOCK = 64 * 1024;
 
@@ -28,6 +28,10 @@ describe('vfs data path (memory backend)', () => {
     const attr = await writeFile(h.vfs, ROOT_INO, 'hello.txt', 'hello world', ROOT, 0o640);
     expect(attr.size).toBe(11);
     expect(attr.mode).toBe(constants.S_IFREG | 0o640);
+    await expect(backend.stat('hello.txt')).rejects.toMatchObject({ code: 'ENOENT' }); // write-back: not yet
+    expect(h.vfs.status().pending).toMatchObject({ operations: 1, uploads: 1, bytes: 11 });
+    await h.vfs.sync();
+    expect(h.vfs.status().pending).toMatchObject({ operations: 0, uploads: 0, bytes: 0 });
     expect((await readObject(backend, 'hello.txt')).toString()).toBe('hello world');
     const stat = await backend.stat('hello.txt');
     expect(stat.metadata).toMatchObject({ 'storaged-mode': (constants.S_IFREG | 0o640).toString(8), 'storaged-uid': '0', 'storaged-gid': '0' });
@@ -35,14 +39,19 @@ describe('vfs data path (memory backend)', () => {
     expect((await readFile(h.vfs, attr.ino)).toString()).toBe('hello world');
   });
 
-  it('a file created and released without writes is uploaded empty; mknod uploads at once', async () => {
+  it('a file created and released without writes is uploaded empty; mknod too, after the delay or sync()', async () => {
     const { fh } = await h.vfs.create(ROOT_INO, 'empty', 0o600, WRONLY, ROOT);
     await expect(backend.stat('empty')).rejects.toMatchObject({ code: 'ENOENT' });
     await h.vfs.release(fh);
-    expect((await backend.stat('empty')).size).toBe(0);
+    await expect(backend.stat('empty')).rejects.toMatchObject({ code: 'ENOENT' });
     const node = await h.vfs.mknod(ROOT_INO, 'node', constants.S_IFREG | 0o644, ROOT);
     expect(node.size).toBe(0);
+    await expect(backend.stat('node')).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(h.vfs.status().pending).toMatchObject({ operations: 2, uploads: 2, bytes: 0 });
+    await h.vfs.sync();
+    expect((await backend.stat('empty')).size).toBe(0);
     expect((await backend.stat('node')).size).toBe(0);
+    expect(h.vfs.status().pending.operations).toBe(0);
     expect(await codeOf(h.vfs.mknod(ROOT_INO, 'fifo', constants.S_IFIFO | 0o644, ROOT))).toBe('EPERM');
   });
 
@@ -64,6 +73,8 @@ describe('vfs data path (memory backend)', () => {
     await h.vfs.release(reader);
     await expect(backend.stat('f')).rejects.toMatchObject({ code: 'ENOENT' }); // not before the writer's release
     await h.vfs.release(fh);
+    expect(h.vfs.status().pending).toMatchObject({ uploads: 1, bytes: model.length });
+    await h.vfs.sync();
     expect((await readObject(backend, 'f')).equals(model)).toBe(true);
     // A cold read of the clean file (blocks from the cache or the backend) gives the same bytes.
     await h.remount();
@@ -80,6 +91,7 @@ describe('vfs data path (memory backend)', () => {
     await h.vfs.write(append, 0, Buffer.from('two\n'));
     await Promise.all([h.vfs.write(append, 0, Buffer.from('three\n')), h.vfs.write(append, 0, Buffer.from('four\n'))]);
     await h.vfs.release(append);
+    await h.vfs.sync();
     expect((await readObject(backend, 'log')).toString()).toBe('one\ntwo\nthree\nfour\n');
     // O_TRUNC on a read-only open changes nothing.
     const ro = await h.vfs.open(attr.ino, { flags: constants.O_RDONLY | constants.O_TRUNC }, ROOT);
@@ -87,39 +99,58 @@ describe('vfs data path (memory backend)', () => {
     await h.vfs.release(ro);
   });
 
-  it('truncate by setattr: without a handle it is uploaded at once; through a handle on release', async () => {
+  it('truncate by setattr: without a handle its upload is scheduled; through a handle on release', async () => {
     const attr = await writeFile(h.vfs, ROOT_INO, 't', pattern(2 * BLOCK, 3));
+    await h.vfs.sync();
     await h.vfs.setattr(attr.ino, { size: 10 }, ROOT);
+    expect((await readObject(backend, 't')).length).toBe(2 * BLOCK); // write-back: not yet
+    expect(h.vfs.status().pending).toMatchObject({ uploads: 1, bytes: 10 });
+    await h.vfs.sync();
     expect((await readObject(backend, 't')).equals(pattern(2 * BLOCK, 3).subarray(0, 10))).toBe(true);
     await h.vfs.setattr(attr.ino, { size: 20 }, ROOT);
+    await h.vfs.sync();
     expect((await readObject(backend, 't')).equals(Buffer.concat([pattern(2 * BLOCK, 3).subarray(0, 10), Buffer.alloc(10)]))).toBe(true);
     const fh = await h.vfs.open(attr.ino, RDWR, ROOT);
     expect((await h.vfs.setattr(attr.ino, { size: 3 }, ROOT, fh)).size).toBe(3);
+    expect(h.vfs.status().pending.uploads).toBe(0); // like a write: journaled on close
     expect((await readObject(backend, 't')).length).toBe(20);
     await h.vfs.release(fh);
+    await h.vfs.sync();
     expect((await readObject(backend, 't')).length).toBe(3);
     expect(await codeOf(h.vfs.setattr(ROOT_INO, { size: 0 }, ROOT))).toBe('EISDIR');
     expect(await codeOf(h.vfs.setattr(attr.ino, { size: -1 }, ROOT))).toBe('EINVAL');
   });
 
-  it('fsync uploads while the handle stays open; later writes upload again on release', async () => {
+  it('fsync makes the file durable locally and schedules its upload, which runs while the handle stays open; later writes upload again on release', async () => {
+    await h.close();
+    h = await openHarness(backend, { writeBack: { delay: 0.5 } });
     const { attr, fh } = await h.vfs.create(ROOT_INO, 's', 0o644, RDWR, ROOT);
     await h.vfs.write(fh, 0, Buffer.from('synced'));
     await h.vfs.fsync(fh, false);
-    expect((await readObject(backend, 's')).toString()).toBe('synced');
+    await expect(backend.stat('s')).rejects.toMatchObject({ code: 'ENOENT' }); // scheduled, not done
+    expect(h.vfs.status().pending).toMatchObject({ uploads: 1, bytes: 6 });
+    await eventually(async () => expect((await readObject(backend, 's')).toString()).toBe('synced'));
+    // Let that upload finish: a write racing its end would requeue it (see writeback.test.ts).
+    await eventually(async () => expect(h.vfs.status()).toMatchObject({ pending: { operations: 0 }, inFlight: [], totals: { uploads: 1 } }));
+    await new Promise((r) => setTimeout(r, 20));
     await h.vfs.write(fh, 6, Buffer.from(' twice'));
+    await new Promise((r) => setTimeout(r, 700)); // past the delay: nothing is uploaded while the handle is open
     expect((await readObject(backend, 's')).toString()).toBe('synced');
     await h.vfs.release(fh);
-    expect((await readObject(backend, 's')).toString()).toBe('synced twice');
+    await eventually(async () => expect((await readObject(backend, 's')).toString()).toBe('synced twice'));
     expect((await h.vfs.getattr(attr.ino)).size).toBe(12);
+    expect(h.vfs.status().pending.operations).toBe(0);
   });
 
   it('writes update mtime and ctime in memory; flush saves them; a read-only open uploads nothing', async () => {
     const attr = await writeFile(h.vfs, ROOT_INO, 'times', 'abc');
+    await h.vfs.sync();
     h.counts.reset();
     const ro = await h.vfs.open(attr.ino, RDONLY, ROOT);
     await h.vfs.read(ro, 0, 3);
     await h.vfs.release(ro);
+    expect(h.vfs.status().pending.operations).toBe(0);
+    await h.vfs.sync();
     expect(h.counts.calls.get('write') ?? 0).toBe(0);
     const fh = await h.vfs.open(attr.ino, RDWR, ROOT);
     await h.vfs.write(fh, 3, Buffer.from('d'));
@@ -130,17 +161,22 @@ describe('vfs data path (memory backend)', () => {
     await h.vfs.flush(fh);
     expect(await h.vfs.getattr(attr.ino)).toEqual(during);
     await h.vfs.release(fh);
+    await h.vfs.sync();
     expect((await backend.stat('times')).metadata?.['storaged-mtime-ns']).toBe(during.mtimeNs.toString());
   });
 
   it('a file unlinked while open stays readable through its handle and is never uploaded', async () => {
     const attr = await writeFile(h.vfs, ROOT_INO, 'doomed', 'still here');
+    await h.vfs.sync();
     const fh = await h.vfs.open(attr.ino, RDWR, ROOT);
     await h.vfs.unlink(ROOT_INO, 'doomed');
+    expect(h.vfs.status().pending.operations).toBe(1); // the deletion, journaled
+    await h.vfs.sync();
     await expect(backend.stat('doomed')).rejects.toMatchObject({ code: 'ENOENT' });
     await h.vfs.write(fh, 0, Buffer.from('STILL'));
     expect((await h.vfs.read(fh, 0, 100)).toString()).toBe('STILL here');
     await h.vfs.release(fh);
+    await h.vfs.sync();
     await expect(backend.stat('doomed')).rejects.toMatchObject({ code: 'ENOENT' });
     expect(await codeOf(h.vfs.getattr(attr.ino))).toBe('ENOENT');
   });

@@ -34,7 +34,7 @@ describe('createDiskVfs: clock and startup (memory backend)', () => {
     }
   });
 
-  it('a small file written whole becomes its cached block on release; a remount reads it without the backend', async () => {
+  it('a small file written whole becomes its cached block once uploaded; a remount reads it without the backend', async () => {
     const backend = new MemoryDriver();
     const h = await openHarness(backend);
     harnesses.push(h);
@@ -42,6 +42,8 @@ describe('createDiskVfs: clock and startup (memory backend)', () => {
     const blockFiles = () => readdirSync(join(cache, 'blocks')).flatMap((prefix) => readdirSync(join(cache, 'blocks', prefix)));
     const small = await writeFile(h.vfs, ROOT_INO, 'small.txt', 'four KiB or so');
     const big = await writeFile(h.vfs, ROOT_INO, 'big.bin', Buffer.alloc(100 * 1024, 7)); // two blocks of 64 KiB: put block by block
+    expect(readdirSync(join(cache, 'work')).sort()).toEqual([String(small.ino), String(big.ino)].sort()); // waiting for their uploads
+    await h.vfs.sync();
     expect(readdirSync(join(cache, 'work'))).toEqual([]);
     expect(blockFiles()).toHaveLength(3); // small.txt, and big.bin's two distinct blocks
     expect((await readObject(backend, 'small.txt')).toString()).toBe('four KiB or so');

@@ -2,7 +2,7 @@ import { constants } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryDriver } from '../../../src/drivers/memory/index.js';
 import { ROOT_INO } from '../../../src/daemon/vfs/types.js';
-import { codeOf, names, openHarness, RDWR, readFile, readObject, resolve, ROOT, writeFile, type Harness } from './support.js';
+import { codeOf, eventually, names, openHarness, RDWR, readFile, readObject, resolve, ROOT, writeFile, type Harness } from './support.js';
 
 describe('vfs namespace (memory backend)', () => {
   let backend: MemoryDriver;
@@ -21,6 +21,7 @@ describe('vfs namespace (memory backend)', () => {
     const dir = await h.vfs.mkdir(ROOT_INO, 'docs', 0o750, ROOT);
     expect(dir.mode).toBe(constants.S_IFDIR | 0o750);
     expect(dir.nlink).toBe(2);
+    await h.vfs.sync(); // namespace operations run in the background at once (writeback.test.ts shows it)
     expect((await backend.stat('docs')).type).toBe('directory');
     expect(await codeOf(h.vfs.mkdir(ROOT_INO, 'docs', 0o755, ROOT))).toBe('EEXIST');
     await writeFile(h.vfs, dir.ino, 'a.txt', 'a');
@@ -29,6 +30,7 @@ describe('vfs namespace (memory backend)', () => {
     expect(await codeOf(h.vfs.rmdir(ROOT_INO, 'docs'))).toBe('ENOTEMPTY');
     await h.vfs.unlink(dir.ino, 'a.txt');
     await h.vfs.rmdir(ROOT_INO, 'docs');
+    await h.vfs.sync();
     await expect(backend.stat('docs')).rejects.toMatchObject({ code: 'ENOENT' });
     expect(await names(h.vfs, ROOT_INO)).toEqual([]);
   });
@@ -58,6 +60,7 @@ describe('vfs namespace (memory backend)', () => {
     expect(await codeOf(h.vfs.symlink(ROOT_INO, 'deep', 'x'.repeat(4097), ROOT))).toBe('ENAMETOOLONG');
     const max = 'é'.repeat(127) + 'n'; // 255 bytes
     await writeFile(h.vfs, ROOT_INO, max, 'ok');
+    await h.vfs.sync();
     expect((await readObject(backend, max)).toString()).toBe('ok');
   });
 
@@ -67,6 +70,7 @@ describe('vfs namespace (memory backend)', () => {
     expect(link.mode).toBe(constants.S_IFLNK | 0o777);
     expect(link.size).toBe('../some/where'.length);
     expect(await h.vfs.readlink(link.ino)).toBe('../some/where');
+    await h.vfs.sync();
     expect((await readObject(backend, 'ln')).toString()).toBe('../some/where');
     expect((await backend.stat('ln')).metadata?.['storaged-type']).toBe('symlink');
     const file = await writeFile(h.vfs, ROOT_INO, 'plain', 'x');
@@ -81,14 +85,17 @@ describe('vfs namespace (memory backend)', () => {
     expect(linked.ino).toBe(file.ino);
     expect(linked.nlink).toBe(2);
     expect(linked.ctimeNs).toBeGreaterThan(file.ctimeNs);
+    await h.vfs.sync();
     expect((await readObject(backend, 'sub/two')).toString()).toBe('shared');
     // A write through one name reaches both objects.
     const fh = await h.vfs.open(file.ino, RDWR, ROOT);
     await h.vfs.write(fh, 0, Buffer.from('SHARED'));
     await h.vfs.release(fh);
+    await h.vfs.sync();
     expect((await readObject(backend, 'one')).toString()).toBe('SHARED');
     expect((await readObject(backend, 'sub/two')).toString()).toBe('SHARED');
     await h.vfs.unlink(ROOT_INO, 'one');
+    await h.vfs.sync();
     await expect(backend.stat('one')).rejects.toMatchObject({ code: 'ENOENT' });
     const left = await h.vfs.lookup(dir.ino, 'two');
     expect(left.nlink).toBe(1);
@@ -103,8 +110,10 @@ describe('vfs namespace (memory backend)', () => {
     const dir = await h.vfs.mkdir(ROOT_INO, 'd', 0o755, ROOT);
     await h.vfs.rename(ROOT_INO, 'a', ROOT_INO, 'b');
     expect(await names(h.vfs, ROOT_INO)).toEqual(['b', 'd']);
+    await h.vfs.sync();
     expect((await readObject(backend, 'b')).toString()).toBe('content of a');
     await h.vfs.rename(ROOT_INO, 'b', dir.ino, 'c');
+    await h.vfs.sync();
     expect(await keys()).toEqual(['d/', 'd/c']);
     expect((await readFile(h.vfs, (await resolve(h.vfs, 'd/c')).ino)).toString()).toBe('content of a');
     // Onto another name of the same inode: nothing happens.
@@ -121,6 +130,7 @@ describe('vfs namespace (memory backend)', () => {
     await h.vfs.mkdir(sub.ino, 'empty', 0o755, ROOT);
     await backend.write('src/unlisted/other.txt', Buffer.from('by another tool'));
     await h.vfs.rename(ROOT_INO, 'src', ROOT_INO, 'dst');
+    await h.vfs.sync();
     expect(await keys()).toEqual([
       'dst/', 'dst/sub/', 'dst/sub/deep.txt', 'dst/sub/empty/', 'dst/top.txt', 'dst/unlisted/', 'dst/unlisted/other.txt',
     ]);
@@ -142,6 +152,7 @@ describe('vfs namespace (memory backend)', () => {
     expect(await codeOf(h.vfs.rename(ROOT_INO, 'a', a.ino, 'inside'))).toBe('EINVAL');
     await h.vfs.rename(ROOT_INO, 'a', ROOT_INO, 'empty');
     expect(await names(h.vfs, ROOT_INO)).toEqual(['empty', 'file', 'full']);
+    await h.vfs.sync();
     expect(await keys()).toEqual(['empty/', 'empty/f', 'file', 'full/', 'full/g']);
   });
 
@@ -152,14 +163,28 @@ describe('vfs namespace (memory backend)', () => {
     await h.vfs.rename(dir.ino, 'draft', dir.ino, 'final');
     await h.vfs.rename(ROOT_INO, 'd', ROOT_INO, 'e');
     await h.vfs.release(fh);
+    await h.vfs.sync();
     expect(await keys()).toEqual(['e/', 'e/final']);
     expect((await readObject(backend, 'e/final')).toString()).toBe('v1');
   });
 
-  it('a failed backend mkdir leaves nothing in the index', async () => {
-    backend.failures.inject({ op: 'createDirectory', code: 'EIO', times: 1 });
-    const code = await codeOf(h.vfs.mkdir(ROOT_INO, 'broken', 0o755, ROOT));
-    expect(code).toBe('EIO');
-    expect(await names(h.vfs, ROOT_INO)).toEqual([]);
+  it('a failing backend mkdir succeeds locally, is retried (status shows it with its code) and reaches the backend once the fault clears', async () => {
+    await h.close();
+    h = await openHarness(backend, { writeBack: { maxRetryDelay: 0.05 } });
+    const fault = backend.failures.inject({ op: 'createDirectory', code: 'EIO' });
+    const dir = await h.vfs.mkdir(ROOT_INO, 'broken', 0o755, ROOT);
+    expect(await names(h.vfs, ROOT_INO)).toEqual(['broken']);
+    await writeFile(h.vfs, dir.ino, 'inside', 'kept');
+    await eventually(async () => {
+      expect(h.vfs.status().failing).toEqual([expect.objectContaining({ kind: 'mkdir', path: 'broken', code: 'EIO' })]);
+      expect(h.vfs.status().failing[0]!.attempts).toBeGreaterThanOrEqual(2);
+    });
+    expect(h.vfs.status().pending.operations).toBe(2); // the mkdir and the upload below it
+    await expect(backend.stat('broken')).rejects.toMatchObject({ code: 'ENOENT' });
+    fault.remove();
+    await h.vfs.sync();
+    expect(await keys()).toEqual(['broken/', 'broken/inside']);
+    expect(h.vfs.status()).toMatchObject({ failing: [], pending: { operations: 0 } });
+    expect(h.vfs.status().totals.retries).toBe(fault.fired);
   });
 });

@@ -44,6 +44,7 @@ describe('vfs directory refresh (memory backend)', () => {
     const h = await open(backend, 0.3);
     const kept = await writeFile(h.vfs, ROOT_INO, 'kept', 'version 1');
     await writeFile(h.vfs, ROOT_INO, 'gone', 'bye');
+    await h.vfs.sync(); // clean copies of the backend's objects: the remote changes then win
     expect(await names(h.vfs, ROOT_INO)).toEqual(['gone', 'kept']);
     await backend.write('added', Buffer.from('new'));
     await backend.write('kept', Buffer.from('version 2, longer'));
@@ -67,7 +68,9 @@ describe('vfs directory refresh (memory backend)', () => {
 
   it('background listings racing our own uploads, renames and deletes never lose or resurrect an entry', async () => {
     const backend = new MemoryDriver({ latencyMs: 3 });
-    const h = await open(backend, 0);
+    // No write-back delay: each upload runs right after its release, racing the listings.
+    const h = await openHarness(backend, { refreshTtl: 0, writeBack: { delay: 0 } });
+    harnesses.push(h);
     const dir = await h.vfs.mkdir(ROOT_INO, 'busy', 0o755, ROOT);
     const expected = new Set<string>();
     for (let i = 0; i < 25; i++) {
@@ -87,6 +90,8 @@ describe('vfs directory refresh (memory backend)', () => {
       expect(new Set(await names(h.vfs, dir.ino))).toEqual(expected);
     }
     await new Promise((r) => setTimeout(r, 50)); // let the last background listing land
+    expect(new Set(await names(h.vfs, dir.ino))).toEqual(expected);
+    await h.vfs.sync();
     expect(new Set(await names(h.vfs, dir.ino))).toEqual(expected);
     const remote = (await backend.list('busy', { recursive: false })).entries.map((e) => e.path.slice('busy/'.length));
     expect(new Set(remote)).toEqual(expected);
@@ -127,6 +132,7 @@ describe('vfs directory refresh (memory backend)', () => {
     const dir = await a.vfs.mkdir(ROOT_INO, 'd', 0o755, ROOT);
     await writeFile(a.vfs, dir.ino, 'owned', 'x', ALICE, 0o600);
     await a.vfs.symlink(dir.ino, 'ln', 'owned', ALICE);
+    await a.vfs.sync();
     const b = await open(new MemoryDriver({ tree }));
     const owned = await resolve(b.vfs, 'd/owned');
     expect([owned.uid, owned.gid, owned.mode]).toEqual([ALICE.uid, ALICE.gid, constants.S_IFREG | 0o600]);

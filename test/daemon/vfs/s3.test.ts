@@ -51,6 +51,7 @@ describe('vfs on s3 (s3rver)', () => {
     const dir = await h.vfs.mkdir(ROOT_INO, 'dir', 0o755, ROOT);
     const attr = await writeFile(h.vfs, dir.ino, 'data.bin', data);
     expect(attr.size).toBe(data.length);
+    await h.vfs.sync();
     const check = driverFor(bucket);
     expect((await readObject(check, 'dir/data.bin')).equals(data)).toBe(true);
     const other = await open(bucket);
@@ -65,6 +66,7 @@ describe('vfs on s3 (s3rver)', () => {
     await a.vfs.setattr(file.ino, { uid: 1234, gid: 5678 }, ROOT);
     const stamped = await a.vfs.setattr(file.ino, { mtime: 1_700_000_000_123_456_789n }, ROOT);
     await a.vfs.symlink(dir.ino, 'ln', 'f', ALICE);
+    await a.vfs.sync();
     const b = await open(bucket);
     const seen = await resolve(b.vfs, 'd/f');
     expect(seen.mode).toBe(constants.S_IFREG | 0o640);
@@ -87,8 +89,10 @@ describe('vfs on s3 (s3rver)', () => {
     await writeFile(h.vfs, src.ino, 'b', 'B');
     await writeFile(h.vfs, sub.ino, 'c', 'C');
     await h.vfs.rename(src.ino, 'a', src.ino, 'b');
+    await h.vfs.sync();
     expect((await readObject(check, 'src/b')).toString()).toBe('A');
     await h.vfs.rename(ROOT_INO, 'src', ROOT_INO, 'dst');
+    await h.vfs.sync();
     const listed = (await check.list('', { recursive: true })).entries.map((e) => e.path).sort();
     expect(listed).toEqual(['dst', 'dst/b', 'dst/sub', 'dst/sub/c']);
     expect(await names(h.vfs, (await resolve(h.vfs, 'dst')).ino)).toEqual(['b', 'sub']);
@@ -101,6 +105,7 @@ describe('vfs on s3 (s3rver)', () => {
     const check = driverFor(bucket);
     expect(await names(h.vfs, ROOT_INO)).toEqual([]);
     const ours = await writeFile(h.vfs, ROOT_INO, 'ours.txt', 'mine', ALICE, 0o604);
+    await h.vfs.sync();
     await check.write('elsewhere.txt', Buffer.from('hello'), { metadata: { 'storaged-mode': '100600', 'storaged-uid': '77' } });
     await new Promise((r) => setTimeout(r, 350));
     h.counts.reset();
@@ -117,6 +122,8 @@ describe('vfs on s3 (s3rver)', () => {
     const h = await open(bucket);
     expect(await codeOf(h.vfs.create(ROOT_INO, 'n'.repeat(S3RVER_NAME_MAX + 1), 0o644, RDWR, ROOT))).toBe('ENAMETOOLONG');
     await writeFile(h.vfs, ROOT_INO, 'n'.repeat(S3RVER_NAME_MAX), 'fits');
+    await h.vfs.sync();
+    expect((await readObject(driverFor(bucket), 'n'.repeat(S3RVER_NAME_MAX))).toString()).toBe('fits');
     expect(await names(h.vfs, ROOT_INO)).toEqual(['n'.repeat(S3RVER_NAME_MAX)]);
   });
 });

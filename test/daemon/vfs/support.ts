@@ -65,12 +65,44 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** Opens a VFS as the mount command does (createDiskVfs), small blocks so offsets cross block boundaries. */
-export async function openHarness(backend: StorageDriver, options: { refreshTtl?: number; cacheDir?: string } = {}): Promise<Harness> {
+/** Config `write_back:` settings of a harness (seconds); absent ones keep the config defaults (delay 2 s). */
+export interface WriteBackOptions {
+  delay?: number;
+  concurrency?: number;
+  maxRetryDelay?: number;
+  fsyncOnClose?: boolean;
+}
+
+/** Options of openHarness. */
+export interface HarnessOptions {
+  refreshTtl?: number;
+  cacheDir?: string;
+  writeBack?: WriteBackOptions;
+}
+
+/** The `write_back:` line of a test config ('' when every setting keeps its default). */
+export function writeBackSection(options: WriteBackOptions = {}): string {
+  const fields = [
+    options.delay !== undefined ? `delay: ${options.delay}` : '',
+    options.concurrency !== undefined ? `concurrency: ${options.concurrency}` : '',
+    options.maxRetryDelay !== undefined ? `max_retry_delay: ${options.maxRetryDelay}` : '',
+    options.fsyncOnClose !== undefined ? `fsync_on_close: ${options.fsyncOnClose}` : '',
+  ].filter((field) => field !== '');
+  return fields.length > 0 ? `write_back: { ${fields.join(', ')} }\n` : '';
+}
+
+/**
+ * Opens a VFS as the mount command does (createDiskVfs), small blocks so
+ * offsets cross block boundaries. Write-back keeps the config defaults
+ * (uploads 2 s after the last close) unless `writeBack` says otherwise:
+ * tests call vfs.sync() before looking at the backend.
+ */
+export async function openHarness(backend: StorageDriver, options: HarnessOptions = {}): Promise<Harness> {
   const cacheDir = options.cacheDir ?? (await mkdtemp(join(tmpdir(), 'storaged-vfs-unit-')));
   const config = parseConfig(
     `cache: { dir: ${cacheDir}, max_size: 256MiB }\n` +
       `mount: { block_size: 64KiB, read_ahead: 128KiB, refresh_ttl: ${options.refreshTtl ?? 60} }\n` +
+      writeBackSection(options.writeBack) +
       `disks:\n  disk: { driver: memory }\n`,
     'test-config.yaml',
     cacheDir,
@@ -105,7 +137,7 @@ export async function resolve(vfs: Vfs, path: string): Promise<Attr> {
   return attr;
 }
 
-/** Creates (or truncates) parent/name with `data`, released: on the backend afterwards. */
+/** Creates (or truncates) parent/name with `data`, released: its upload is scheduled (on the backend after the write-back delay or vfs.sync()). */
 export async function writeFile(vfs: Vfs, parent: Ino, name: string, data: Buffer | string, caller: Caller = ROOT, mode = 0o644): Promise<Attr> {
   const { attr, fh } = await vfs.create(parent, name, mode, RDWR, caller);
   const bytes = Buffer.from(data);
@@ -132,6 +164,18 @@ export async function readObject(driver: StorageDriver, key: string): Promise<Bu
   const parts: Buffer[] = [];
   for await (const chunk of stream) parts.push(Buffer.from(chunk as Uint8Array));
   return Buffer.concat(parts);
+}
+
+/** Every backend key below `dir`, directories with a trailing '/', sorted. */
+export async function objectKeys(driver: StorageDriver, dir = ''): Promise<string[]> {
+  const keys: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await driver.list(dir, { recursive: true, ...(cursor !== undefined ? { cursor } : {}) });
+    for (const entry of page.entries) keys.push(`${entry.path}${entry.type === 'directory' ? '/' : ''}`);
+    cursor = page.cursor;
+  } while (cursor !== undefined);
+  return keys.sort();
 }
 
 /** Names of a directory listing. */

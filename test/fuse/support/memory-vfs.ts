@@ -13,6 +13,7 @@ import {
   type OpenFlags,
   type TimeSpec,
   type Vfs,
+  type WriteBackStatus,
 } from '../../../src/daemon/vfs/types.js';
 
 /**
@@ -28,6 +29,8 @@ export class TestMemoryVfs implements Vfs {
   readonly writeSizes: number[] = [];
   /** Every setattr's changes, in order (times as strings), and the caller's uid as `by`, for tests to inspect. */
   readonly setattrs: Record<string, string | number>[] = [];
+  /** How often lookup, getxattr and listxattr were called (lookup also counts the calls other methods make). */
+  readonly calls = { lookup: 0, getxattr: 0, listxattr: 0 };
   readonly #nodes = new Map<Ino, MemNode>();
   readonly #handles = new Map<Fh, { ino: Ino; append: boolean }>();
   #nextIno = ROOT_INO + 1;
@@ -39,6 +42,7 @@ export class TestMemoryVfs implements Vfs {
   }
 
   async lookup(parent: Ino, name: string): Promise<Attr> {
+    this.calls.lookup++;
     if (name.startsWith('boom')) throw new Error(`test double: unexpected failure for '${name}'`);
     checkName(name);
     const ino = this.#dir(parent).children.get(name);
@@ -183,17 +187,36 @@ export class TestMemoryVfs implements Vfs {
   }
 
   async getxattr(ino: Ino, name: string): Promise<Buffer> {
+    this.calls.getxattr++;
     const value = this.#node(ino).xattrs.get(name);
     if (value === undefined) throw new FsError('ENODATA', `no xattr '${name}'`);
     return value;
   }
 
   async listxattr(ino: Ino): Promise<string[]> {
+    this.calls.listxattr++;
     return [...this.#node(ino).xattrs.keys()];
   }
 
   async removexattr(ino: Ino, name: string): Promise<void> {
     if (!this.#node(ino).xattrs.delete(name)) throw new FsError('ENODATA', `no xattr '${name}'`);
+  }
+
+  /** Nothing is ever pending here. */
+  async sync(): Promise<void> {}
+
+  /** There is no backend to list again. */
+  async refresh(): Promise<void> {}
+
+  status(): WriteBackStatus {
+    return {
+      pending: { operations: 0, uploads: 0, bytes: 0 },
+      inFlight: [],
+      failing: [],
+      totals: { done: 0, retries: 0, uploads: 0, uploadedBytes: 0 },
+      cache: { bytes: 0, dirtyBytes: 0 },
+      dedup: { files: 0, bytesSaved: 0, uploadMsSaved: 0 },
+    };
   }
 
   async close(): Promise<void> {

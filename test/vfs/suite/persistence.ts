@@ -6,36 +6,50 @@ const SECOND = 1_000_000_000n;
 /** Backend key of a suite path ('/t1-x/f' is 't1-x/f'). */
 const key = (path: string) => path.replace(/^\/+/, '');
 
-/** What reaches the backend, and what survives a remount (warm and cold cache). */
+/**
+ * What reaches the backend, and what survives a remount (warm and cold
+ * cache). Write-back: changes reach the backend in the background, so the
+ * cases settle() the target (wait for the backend to have everything)
+ * before looking at it.
+ */
 export function persistenceCases(ctx: SuiteContext): void {
   describe('persistence', () => {
-    it('after fsync the backend holds the object at the same key with the same bytes', async () => {
+    it('fsync schedules the upload: the backend gets the object at the same key while the file stays open', async () => {
       const { fs, backend } = ctx.target();
       const dir = await ctx.scratch('fsync-backend');
       const data = pattern(300 * 1024, 21);
       const h = await fs.open(`${dir}/obj.bin`, 'w');
-      await h.write(data, 0);
-      await h.sync();
-      const stat = await backend.driver.stat(key(`${dir}/obj.bin`));
-      expect(stat.type).toBe('file');
-      expect(stat.size).toBe(data.length);
-      expectSameBytes(await streamToBuffer(await backend.driver.read(key(`${dir}/obj.bin`))), data, 'backend object after fsync');
-      await h.close();
+      try {
+        await h.write(data, 0);
+        await h.sync();
+        // The write-back delay (2 s by default) passes with the handle still open.
+        await eventually(async () => {
+          const stat = await backend.driver.stat(key(`${dir}/obj.bin`));
+          expect(stat.type).toBe('file');
+          expect(stat.size).toBe(data.length);
+        });
+        expectSameBytes(await streamToBuffer(await backend.driver.read(key(`${dir}/obj.bin`))), data, 'backend object after fsync');
+      } finally {
+        await h.close();
+      }
     });
 
-    it('after close the backend holds the object (release may run just after close returns)', async () => {
+    it('after close and settle() the backend holds the objects and directories', async () => {
       const { fs, backend } = ctx.target();
       const dir = await ctx.scratch('close-backend');
       const data = pattern(70 * 1024, 22);
       await fs.writeFile(`${dir}/obj.bin`, data);
       await fs.mkdir(`${dir}/sub`);
       await fs.writeFile(`${dir}/sub/nested.txt`, 'nested');
-      await eventually(async () => {
-        expectSameBytes(await streamToBuffer(await backend.driver.read(key(`${dir}/obj.bin`))), data, 'backend object after close');
-      });
-      await eventually(async () => {
-        expect((await streamToBuffer(await backend.driver.read(key(`${dir}/sub/nested.txt`)))).toString()).toBe('nested');
-      });
+      const vfs = ctx.target().vfs();
+      if (vfs !== null) {
+        // Direct: close returned before the upload (the delay is 2 s); the queue counts both files.
+        await expect(backend.driver.stat(key(`${dir}/obj.bin`))).rejects.toMatchObject({ code: 'ENOENT' });
+        expect(vfs.status().pending.uploads).toBeGreaterThanOrEqual(2);
+      }
+      await ctx.target().settle();
+      expectSameBytes(await streamToBuffer(await backend.driver.read(key(`${dir}/obj.bin`))), data, 'backend object after close');
+      expect((await streamToBuffer(await backend.driver.read(key(`${dir}/sub/nested.txt`)))).toString()).toBe('nested');
       expect((await backend.driver.stat(key(`${dir}/sub`))).type).toBe('directory');
     });
 
@@ -49,10 +63,9 @@ export function persistenceCases(ctx: SuiteContext): void {
       await fs.unlink(`${dir}/gone`);
       await fs.writeFile(`${dir}/from`, 'moved');
       await fs.rename(`${dir}/from`, `${dir}/to`);
-      await eventually(async () => {
-        expect((await streamToBuffer(await backend.driver.read(key(`${dir}/a`)))).toString()).toBe('second');
-        expect((await streamToBuffer(await backend.driver.read(key(`${dir}/to`)))).toString()).toBe('moved');
-      });
+      await ctx.target().settle();
+      expect((await streamToBuffer(await backend.driver.read(key(`${dir}/a`)))).toString()).toBe('second');
+      expect((await streamToBuffer(await backend.driver.read(key(`${dir}/to`)))).toString()).toBe('moved');
       expect((await backend.driver.stat(key(`${dir}/empty`))).type).toBe('directory');
       const listed = (await backend.driver.list(key(dir), { recursive: false })).entries.map((e) => e.path).sort();
       expect(listed).toEqual(['a', 'empty', 'to'].map((n) => key(`${dir}/${n}`)));
@@ -64,16 +77,13 @@ export function persistenceCases(ctx: SuiteContext): void {
       const dir = await ctx.scratch('posix-metadata');
       await fs.writeFile(`${dir}/f`, 'x', { mode: 0o640 });
       await fs.symlink('f', `${dir}/l`);
-      await eventually(async () => {
-        const meta = (await backend.driver.stat(key(`${dir}/f`))).metadata ?? {};
-        expect(meta['storaged-mode']).toBe((0o100640).toString(8));
-        expect(meta['storaged-uid']).toBe(String(process.getuid?.() ?? 0));
-      });
-      await eventually(async () => {
-        const link = await backend.driver.stat(key(`${dir}/l`));
-        expect(link.metadata?.['storaged-type']).toBe('symlink');
-        expect((await streamToBuffer(await backend.driver.read(key(`${dir}/l`)))).toString()).toBe('f');
-      });
+      await ctx.target().settle();
+      const meta = (await backend.driver.stat(key(`${dir}/f`))).metadata ?? {};
+      expect(meta['storaged-mode']).toBe((0o100640).toString(8));
+      expect(meta['storaged-uid']).toBe(String(process.getuid?.() ?? 0));
+      const link = await backend.driver.stat(key(`${dir}/l`));
+      expect(link.metadata?.['storaged-type']).toBe('symlink');
+      expect((await streamToBuffer(await backend.driver.read(key(`${dir}/l`)))).toString()).toBe('f');
     });
 
     for (const coldCache of [false, true]) {

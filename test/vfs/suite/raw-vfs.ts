@@ -74,17 +74,18 @@ export function rawVfsCases(ctx: SuiteContext): void {
       if (!driver.capabilities.metadata) test.skip('the backend keeps no object metadata');
       const { dir, dirIno } = await setup('raw-setattr-race');
       // The kernel sends RELEASE asynchronously after close(2): a chmod/utimes right after close
-      // can arrive while the release's upload is still in flight.
+      // can arrive while the upload is in flight. sync() starts the upload at once (no write-back delay).
       for (const delay of [0, 5]) {
         const { attr, fh } = await vfs().create(dirIno, `r${delay}`, 0o644, { flags: constants.O_WRONLY }, ROOT);
         await vfs().write(fh, 0, Buffer.from('x'));
         await vfs().flush(fh);
-        const released = vfs().release(fh);
+        await vfs().release(fh);
+        const uploading = vfs().sync();
         await new Promise((r) => setTimeout(r, delay));
         await vfs().setattr(attr.ino, { mode: 0o600, mtime: 1_400_000_000_000_000_000n }, ROOT);
-        await released;
+        await uploading;
       }
-      await ctx.target().remount();
+      await ctx.target().settle();
       for (const delay of [0, 5]) {
         const meta = (await driver.stat(`${dir.slice(1)}/r${delay}`)).metadata ?? {};
         expect([meta['storaged-mode'], meta['storaged-mtime-ns']], `r${delay}`).toEqual(['100600', '1400000000000000000']);

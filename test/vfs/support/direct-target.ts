@@ -32,6 +32,9 @@ export async function directTarget(kind: BackendKind): Promise<Target> {
     backend,
     mountpoint: null,
     vfs: () => opened.vfs,
+    async settle() {
+      await opened.vfs.sync();
+    },
     async remount(options) {
       await stopVfs();
       if (options?.coldCache) await rm(backend.cacheDir, { recursive: true, force: true });

@@ -17,6 +17,12 @@ export interface Target {
    * and content come back from the backend alone.
    */
   remount(options?: { coldCache?: boolean }): Promise<void>;
+  /**
+   * Waits until the backend has every change made so far (write-back:
+   * uploads and namespace operations run in the background). Direct:
+   * Vfs.sync(). Mounted: asks the running mount (no file may be open on it).
+   */
+  settle(): Promise<void>;
   /** Stops the filesystem and the backend. */
   close(): Promise<void>;
 }
