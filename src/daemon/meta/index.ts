@@ -161,6 +161,10 @@ export class SqliteMetadataIndex implements MetadataIndex {
     return this.guard(() => resolvePath(this.core, path));
   }
 
+  expireListing(dir: Ino): void {
+    this.guard(() => this.st.setListedAt.run(dir, 0));
+  }
+
   listedAt(dir: Ino): number | undefined {
     return this.guard(() => this.st.getListedAt.get(dir));
   }

@@ -147,6 +147,8 @@ export interface MetadataIndex {
   /** Resolves a '/'-separated path from the root, or undefined. */
   resolve(path: string): NodeRow | undefined;
 
+  /** Makes a directory's listing stale: the next look at it lists it again (in the background). */
+  expireListing(dir: Ino): void;
   /** When a directory was last listed from the backend (ms), or undefined if never. */
   listedAt(dir: Ino): number | undefined;
   /**

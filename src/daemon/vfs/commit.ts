@@ -1,6 +1,7 @@
 import type { Committed } from '../content/types.js';
 import type { NodeUpdate } from '../meta/types.js';
 import { encodePosixMetadata } from '../meta/posix-metadata.js';
+import { divertOnConflict } from './conflicts.js';
 import type { VfsContext } from './context.js';
 import type { OpenFile } from './handles.js';
 import { parentKey } from './names.js';
@@ -63,11 +64,15 @@ export function needsCommit(ctx: VfsContext, file: OpenFile, node = ctx.index.ge
  */
 export async function commitFile(ctx: VfsContext, file: OpenFile, signal?: AbortSignal): Promise<void> {
   saveFile(ctx, file);
-  const paths = ctx.index.pathsOf(file.ino);
-  const [key, ...others] = paths;
+  let paths = ctx.index.pathsOf(file.ino);
+  let [key, ...others] = paths;
   if (key === undefined) return;
   await ctx.remote.run(file.ino, () =>
     file.gate.withExclusive(async () => {
+      // Another writer changed the object since we last saw it: ours goes to a conflict name (conflicts.ts).
+      const target = needsCommit(ctx, file) ? await divertOnConflict(ctx, file.ino, key!) : key!;
+      if (target !== key) [key, ...others] = paths = ctx.index.pathsOf(file.ino);
+      if (key === undefined) return;
       // Attributes changed during an upload (a chmod racing the release of a
       // just-written file) are uploaded at once by another round, so nothing is
       // left for a release that has already happened.

@@ -1,4 +1,5 @@
 import { isFsError } from '../../core/errors.js';
+import type { FileStat } from '../../drivers/types.js';
 import { encodePosixMetadata } from '../meta/posix-metadata.js';
 import { remoteMtime } from './commit.js';
 import type { VfsContext } from './context.js';
@@ -17,6 +18,25 @@ import type { Ino } from './types.js';
 
 /** Parallel backend requests of a directory rename. */
 const RENAME_CONCURRENCY = 8;
+
+/** Codes no retry fixes: operations failing with them are given up after a few attempts. */
+export const PERMANENT_CODES: ReadonlySet<string> = new Set(['EINVAL', 'ENAMETOOLONG', 'EACCES', 'EPERM', 'ENOTSUP', 'EROFS', 'ENOTDIR', 'EISDIR', 'EEXIST']);
+
+/** Attempts, and the first pause between them (doubling), of one step of a directory rename. */
+const STEP_ATTEMPTS = 6;
+const STEP_DELAY_MS = 100;
+
+/** Runs one idempotent step, retrying transient failures a few times before the whole operation counts as failed. */
+async function step<T>(run: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (err) {
+      if (attempt >= STEP_ATTEMPTS || (isFsError(err) && PERMANENT_CODES.has(err.code))) throw err;
+      await new Promise((resolve) => setTimeout(resolve, STEP_DELAY_MS * 2 ** (attempt - 1)));
+    }
+  }
+}
 
 /** A namespace operation of the journal (every kind but 'upload'). */
 export type NamespaceOp = Exclude<JournalOp, { kind: 'upload' }>;
@@ -95,14 +115,15 @@ async function writeSymlink(ctx: VfsContext, ino: Ino, key: string): Promise<voi
  * the old prefix. Resolves to the new keys of the swept objects.
  */
 async function moveDirectory(ctx: VfsContext, ino: Ino, from: string, to: string): Promise<string[]> {
-  await ctx.driver.createDirectory(to);
+  // Each step retries on its own: one failed request among hundreds must not restart the whole move.
+  await step(() => ctx.driver.createDirectory(to));
   const tree = await walkSubtree(ctx, ino);
-  await mapLimit(tree.directories, RENAME_CONCURRENCY, (rel) => ctx.driver.createDirectory(joinKey(to, rel)));
+  await mapLimit(tree.directories, RENAME_CONCURRENCY, (rel) => step(() => ctx.driver.createDirectory(joinKey(to, rel))));
   await mapLimit(tree.files, RENAME_CONCURRENCY, (file) =>
-    ctx.remote.run(file.ino, () => moveObject(ctx, file.ino, joinKey(from, file.rel), joinKey(to, file.rel), false)),
+    ctx.remote.run(file.ino, () => step(() => moveObject(ctx, file.ino, joinKey(from, file.rel), joinKey(to, file.rel), false))),
   );
-  const swept = await sweep(ctx, from, to);
-  await ctx.driver.deleteDirectory(from);
+  const swept = await step(() => sweep(ctx, from, to));
+  await step(() => ctx.driver.deleteDirectory(from));
   return swept;
 }
 
@@ -113,9 +134,9 @@ async function moveObject(ctx: VfsContext, ino: Ino, from: string, to: string, r
     if (replaced) await ctx.driver.delete(to);
     return;
   }
-  if (node?.remote?.etag !== undefined && (await versionAt(ctx, to)) === node.remote.etag) {
-    // An upload that ran after the rename was recorded already put the current version at `to`:
-    // moving `from` (an older version) there would undo it. Only the old name goes.
+  if (node?.remote?.etag !== undefined && (await versionAt(ctx, to))?.etag === node.remote.etag) {
+    // An upload that ran after the rename was recorded already put the current version at `to`
+    // (or a replay finds the move done): moving `from` (an older version) there would undo it.
     await ctx.driver.delete(from);
     return;
   }
@@ -127,14 +148,28 @@ async function moveObject(ctx: VfsContext, ino: Ino, from: string, to: string, r
     ctx.logger.debug({ from, to }, 'rename: no object to move');
     return;
   }
+  await recordMovedVersion(ctx, ino, to);
   // An open file reads and commits from the new key from now on.
   await rebindOpenFile(ctx, ino, to).catch((err: unknown) => ctx.logger.warn({ err, ino, key: to }, 'rename: open file not rebound'));
 }
 
-/** The version token of the object at `key`, or undefined when there is none. */
-async function versionAt(ctx: VfsContext, key: string): Promise<string | undefined> {
+/**
+ * A move may give the object a new version token (backends that copy and
+ * delete): the index learns the one it has now, so the next upload's
+ * conflict check (conflicts.ts) recognises our own object.
+ */
+async function recordMovedVersion(ctx: VfsContext, ino: Ino, key: string): Promise<void> {
+  const moved = await versionAt(ctx, key);
+  const node = ctx.index.get(ino);
+  if (moved === undefined || node?.remote === undefined || moved.size !== node.remote.size || ctx.closed) return;
+  if (moved.etag === node.remote.etag) return;
+  ctx.index.update(ino, { remote: { ...(moved.etag !== undefined ? { etag: moved.etag } : {}), size: moved.size, mtimeMs: moved.lastModified.getTime() } });
+}
+
+/** The object at `key` (its version token, size and time), or undefined when there is none. */
+async function versionAt(ctx: VfsContext, key: string): Promise<FileStat | undefined> {
   try {
-    return (await ctx.driver.stat(key)).etag;
+    return await ctx.driver.stat(key);
   } catch (err) {
     if (isFsError(err, 'ENOENT')) return undefined;
     throw err;

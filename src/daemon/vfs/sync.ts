@@ -7,7 +7,7 @@ import { commitFile } from './commit.js';
 import type { VfsContext } from './context.js';
 import { withFile } from './lifecycle.js';
 import { Gate } from './queues.js';
-import { opMarks, runOp, type NamespaceOp } from './remote-ops.js';
+import { opMarks, PERMANENT_CODES, runOp, type NamespaceOp } from './remote-ops.js';
 import type { Ino } from './types.js';
 
 /** Settings of the write-back of one disk, in ms. */
@@ -29,8 +29,7 @@ export interface SyncTotals {
   uploadedBytes: number;
 }
 
-/** Codes that no retry can fix: the operation is given up after PERMANENT_ATTEMPTS (it stays journaled for the next start). */
-const PERMANENT_CODES = new Set(['EINVAL', 'ENAMETOOLONG', 'EACCES', 'EPERM', 'ENOTSUP', 'EROFS', 'ENOTDIR', 'EISDIR', 'EEXIST']);
+/** Attempts before an operation failing with a permanent code is given up (it stays journaled; sync or the next start try again). */
 const PERMANENT_ATTEMPTS = 3;
 
 /**
@@ -66,6 +65,8 @@ export class BackendSync {
   private readonly stopping = new AbortController();
   /** Namespace operations given up after permanent failures (still journaled): drain() tries them again. */
   private readonly givenUp = new Map<number, { op: NamespaceOp; error: unknown }>();
+  /** Namespace operations waiting to retry: sync() wakes them (retry now). */
+  private readonly napping = new Set<() => void>();
   /** Uploads to run once more after their current run settled. */
   private readonly again = new Set<Ino>();
   /** Keys being sent now, by job (for status). */
@@ -204,6 +205,7 @@ export class BackendSync {
       this.givenUp.clear();
       for (const [seq, { op }] of retried) this.start(seq, op);
       while (!this.stopping.signal.aborted) {
+        this.wakeAll();
         this.scheduler.expedite();
         await this.scheduler.drain();
         if (this.running.size > 0) await Promise.all([...this.running]);
@@ -334,9 +336,35 @@ export class BackendSync {
         const delay = Math.min(this.settings.maxRetryDelayMs, this.settings.retryDelayMs * 2 ** Math.min(attempt - 1, 30));
         this.noteFailure(id, op.kind, op.ino, err, seq, attempt, Date.now() + delay, opPath(op));
         if (isFsError(err) && PERMANENT_CODES.has(err.code) && attempt >= PERMANENT_ATTEMPTS) throw err;
-        await sleep(delay, this.stopping.signal);
+        await this.nap(delay);
       }
     }
+  }
+
+  /** Waits `ms` before a retry; wakeAll() ends the wait early, stop() rejects it. */
+  private nap(ms: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const signal = this.stopping.signal;
+      if (signal.aborted) return reject(signal.reason);
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        this.napping.delete(done);
+        resolve();
+      };
+      const onAbort = () => {
+        clearTimeout(timer);
+        this.napping.delete(done);
+        reject(signal.reason);
+      };
+      const timer = setTimeout(done, Math.max(0, ms));
+      this.napping.add(done);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  private wakeAll(): void {
+    for (const wake of [...this.napping]) wake();
   }
 
   /** Records a failed attempt: in the journal row `seq` (when known), for status, in the log. */
@@ -361,19 +389,4 @@ function uploadId(ino: Ino): string {
 
 function opPath(op: NamespaceOp): string {
   return 'key' in op ? op.key : op.to;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, Math.max(0, ms));
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
