@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
-import { mkdir, open, rename, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FsError, fromSystemError } from '../../core/errors.js';
 import type { Database, Statement } from '../db.js';
 import { sweepBlockFolder } from './block-sweep.js';
+import { OpenFiles } from './open-files.js';
 import { TouchBatch } from './touch-batch.js';
 import type { BlockStore } from './types.js';
 
@@ -13,6 +14,8 @@ export interface BlockStoreOptions {
   blockSize: number;
   /** Size limit of the stored blocks; above it, puts start a background eviction down to 90%. Unlimited when absent or 0. */
   maxBytes?: number;
+  /** Block files kept open for reads (default DEFAULT_MAX_OPEN_FILES). */
+  maxOpenFiles?: number;
   /** How long touches wait before they are written, ms (default 1000). */
   touchIntervalMs?: number;
   /** Clock for last-use times, ms (default Date.now; tests pass their own). */
@@ -33,7 +36,9 @@ let tempCounter = 0;
  * exists only while its file is complete: puts write a temporary file and
  * rename it into place before inserting the row; evictions delete the row
  * before unlinking. A row whose file went missing is dropped by the first
- * read that notices (ENOENT), and by sweep().
+ * read that notices (ENOENT), and by sweep(). Reads keep recently used
+ * block files open (OpenFiles): a block file never changes, and dropping
+ * its row (eviction, a missing file) closes its descriptor.
  */
 export class FileBlockStore implements BlockStore {
   readonly blockSize: number;
@@ -53,6 +58,8 @@ export class FileBlockStore implements BlockStore {
   private count = 0;
   private closed = false;
   private readonly madeFolders = new Set<string>();
+  /** Descriptors of recently read block files (block files never change: a descriptor stays valid until eviction). */
+  private readonly files: OpenFiles;
   /** Puts writing a file, by hash: a second put of the same content waits for the first. */
   private readonly storing = new Map<string, Promise<void>>();
   /** Evicted blocks whose file is being unlinked: a put of the same content waits for it. */
@@ -75,6 +82,7 @@ export class FileBlockStore implements BlockStore {
     this.maxBytes = options.maxBytes ?? 0;
     this.root = join(dir, 'blocks');
     this.now = options.now ?? Date.now;
+    this.files = new OpenFiles(options.maxOpenFiles);
     this.sql = {
       has: db.prepare<number>('SELECT 1 FROM blocks WHERE hash = ?').pluck(),
       insert: db.prepare('INSERT OR IGNORE INTO blocks (hash, size, last_used_ms) VALUES (?, ?, ?)'),
@@ -101,28 +109,16 @@ export class FileBlockStore implements BlockStore {
     if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
       throw new FsError('EINVAL', `invalid range ${offset}+${length} of block ${hash}`, { path, op: 'read' });
     }
-    let handle;
+    const buffer = Buffer.allocUnsafe(length);
+    let filled;
     try {
-      handle = await open(path, 'r');
+      filled = await this.files.read(hash, path, buffer, 0, length, offset);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') this.dropRow(hash);
       throw fromSystemError(err, { path, op: 'read block' });
     }
-    try {
-      const buffer = Buffer.allocUnsafe(length);
-      let filled = 0;
-      while (filled < length) {
-        const { bytesRead } = await handle.read(buffer, filled, length - filled, offset + filled);
-        if (bytesRead === 0) break;
-        filled += bytesRead;
-      }
-      this.touch(hash);
-      return filled === length ? buffer : buffer.subarray(0, filled);
-    } catch (err) {
-      throw fromSystemError(err, { path, op: 'read block' });
-    } finally {
-      await handle.close().catch(() => undefined);
-    }
+    this.touch(hash);
+    return filled === length ? buffer : buffer.subarray(0, filled);
   }
 
   async put(data: Buffer): Promise<string> {
@@ -224,6 +220,7 @@ export class FileBlockStore implements BlockStore {
     if (this.closed) return;
     this.touches.flush();
     this.touches.stop();
+    this.files.closeAll();
     this.closed = true;
   }
 
@@ -305,6 +302,7 @@ export class FileBlockStore implements BlockStore {
   private dropRow(hash: string): number {
     if (this.closed) return 0;
     this.touches.forget(hash);
+    this.files.forget(hash);
     const row = this.sql.remove.get(hash);
     if (row === undefined) return 0;
     this.bytes -= row.size;

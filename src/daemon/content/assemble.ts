@@ -24,9 +24,16 @@ interface Span {
  * Bytes [offset, offset + length) of a file, which the caller has clamped to
  * its size: per block, the ranges the working file holds come from it, the
  * rest from the clean content (cached block or backend); bytes past the
- * clean content that the working file does not hold read as zeros.
+ * clean content that the working file does not hold read as zeros. The
+ * result may share memory with the cache's copy of a block (a concurrent
+ * reader of the same block gets the same bytes): read it, never modify it.
  */
 export async function assembleRange(layers: ContentLayers, offset: number, length: number): Promise<Buffer> {
+  if (comesFromOneCleanBlock(layers, offset, length)) {
+    const { binding, blockSize } = layers;
+    const index = Math.floor(offset / blockSize);
+    return layers.fetcher.read(binding!, index, offset - index * blockSize, offset + length - index * blockSize);
+  }
   const out = Buffer.alloc(length);
   const end = offset + length;
   const { blockSize } = layers;
@@ -38,6 +45,21 @@ export async function assembleRange(layers: ContentLayers, offset: number, lengt
   }
   await runLimited(tasks, layers.concurrency);
   return out;
+}
+
+/**
+ * True when every byte of the range is clean content of a single block (the
+ * usual sequential read of a file not being written): the fetcher's bytes
+ * are then the answer as they are, with no buffer to fill and no copy.
+ */
+function comesFromOneCleanBlock(layers: ContentLayers, offset: number, length: number): boolean {
+  const { working, binding, blockSize } = layers;
+  if (binding === undefined || length === 0) return false;
+  const end = offset + length;
+  if (end > binding.source.size || Math.floor(offset / blockSize) !== Math.floor((end - 1) / blockSize)) return false;
+  if (working === undefined) return true;
+  const [gap, more] = working.missing(offset, length);
+  return gap !== undefined && more === undefined && gap.offset === offset && gap.length === length;
 }
 
 /** Fills out[start - base, stop - base) from block `index`'s layers. */

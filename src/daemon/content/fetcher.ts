@@ -34,9 +34,13 @@ export class BlockFetcher {
 
   constructor(private readonly deps: BlockFetcherDeps) {}
 
-  /** Bytes [from, to) of clean block `index` (relative to the block's start). */
+  /**
+   * Bytes [from, to) of clean block `index` (relative to the block's start).
+   * The result may be a view of a block just fetched that other readers share: never modify it.
+   */
   async read(binding: CleanBinding, index: number, from: number, to: number): Promise<Buffer> {
-    const ref = this.cachedRef(binding, index);
+    // The store is not asked first: a block file gone from it fails the read (ENOENT), which refetches.
+    const ref = this.mappedRef(binding, index);
     if (ref !== undefined) {
       const bytes = await this.readStored(ref, from, to);
       if (bytes !== undefined) return bytes;
@@ -69,10 +73,15 @@ export class BlockFetcher {
   }
 
   private cachedRef(binding: CleanBinding, index: number): BlockRef | undefined {
+    const ref = this.mappedRef(binding, index);
+    return ref !== undefined && this.deps.blocks.has(ref.hash) ? ref : undefined;
+  }
+
+  /** The block map's entry for block `index` when it has the expected size (the store may not have it any more). */
+  private mappedRef(binding: CleanBinding, index: number): BlockRef | undefined {
     const expected = blockLength(index, binding.source.size, this.deps.blockSize);
     const ref = this.deps.index.block(binding.ino, index);
-    if (ref === undefined || ref.size !== expected || !this.deps.blocks.has(ref.hash)) return undefined;
-    return ref;
+    return ref === undefined || ref.size !== expected ? undefined : ref;
   }
 
   /** Reads a stored block; undefined when it was evicted meanwhile or is short (then it is refetched). */
