@@ -1,9 +1,10 @@
 import { constants } from 'node:fs';
 import { FsError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import type { AttrChanges, Caller, Fh, Ino, Vfs } from '../daemon/vfs/types.js';
+import type { AttrChanges, Caller, DirEntry, Fh, Ino, Vfs } from '../daemon/vfs/types.js';
 import { makeReply, type ReplyArgs } from './errno.js';
 import { HiddenFiles, isHiddenPath } from './hidden.js';
+import { listedEntries, type ListingCache } from './listing.js';
 import type { FuseOps, FuseTime, HandlePath } from './ops.js';
 import { PathResolver } from './paths.js';
 import { listingStats, toFuseStat, toFuseStatfs } from './stat.js';
@@ -15,6 +16,8 @@ export interface AdapterOptions {
   pathCacheTtlMs: number;
   /** How long a libfuse hidden name outlives its unlink, in ms (see hidden.ts; default 2000). */
   hiddenGraceMs?: number;
+  /** Where listings leave their entries' attributes for the FUSE threads (listing.ts); none: every request reaches the VFS. */
+  listingCache?: ListingCache;
 }
 
 /** uid_t/gid_t -1 as fuse-native passes it: "leave unchanged". */
@@ -62,6 +65,15 @@ export function createFuseOps(vfs: Vfs, options: AdapterOptions): FuseOps {
   };
   const setattr = async (path: string, changes: AttrChanges, caller: Caller): Promise<ReplyArgs> =>
     after(vfs.setattr(await resolve(path), changes, caller));
+  const listing = options.listingCache;
+  /** Hands a listing's entries to the binding's cache; a failure only costs speed. */
+  const cacheListing = async (cache: ListingCache, generation: number, dir: string, entries: DirEntry[]): Promise<void> => {
+    try {
+      cache.fill(generation, dir, await listedEntries(vfs, entries));
+    } catch (err) {
+      options.logger.debug({ err, dir }, 'listing not cached');
+    }
+  };
 
   return {
     init: (cb) => cb(0),
@@ -75,9 +87,12 @@ export function createFuseOps(vfs: Vfs, options: AdapterOptions): FuseOps {
       reply(cb, async () => {
         // An open directory that was removed since (null path) lists empty, as on Linux file systems.
         if (path === null) return ok([], []);
+        // Read before the VFS is: a change that starts after this makes the fill below store nothing.
+        const generation = listing?.generation();
         const ino = await paths.resolve(path);
         const entries = await vfs.readdir(ino);
         const parent = path === '/' ? ino : (await paths.resolveParent(path)).parent;
+        if (listing !== undefined && generation !== undefined) await cacheListing(listing, generation, path, entries);
         return ok(['.', '..', ...entries.map((e) => e.name)], listingStats(ino, parent, entries));
       }),
 

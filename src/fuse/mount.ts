@@ -4,9 +4,11 @@ import type { Logger } from '../core/logger.js';
 import type { Vfs } from '../daemon/vfs/types.js';
 import { createFuseOps } from './adapter.js';
 import { allowOtherPermitted, asFuseNativeOptions, mountOptions } from './mount-options.js';
+import type { ListingCache } from './listing.js';
 import { findMount, fusermount, unmountKernel } from './mountinfo.js';
 import { prepareMountpoint } from './mountpoint.js';
 import { assertPatchedBuild, StoragedFuse } from './native.js';
+import { KERNEL_READ_AHEAD_KIB, setKernelReadAhead } from './read-ahead.js';
 
 /** How to mount. */
 export interface MountVfsOptions {
@@ -20,6 +22,8 @@ export interface MountVfsOptions {
   allowOther?: boolean;
   /** Longest wait for the kernel's INIT after mounting (default 30 s). */
   initTimeoutMs?: number;
+  /** Kernel read-ahead of the mount in KiB (default KERNEL_READ_AHEAD_KIB; set only when running as root). */
+  kernelReadAheadKib?: number;
 }
 
 /** A live mount. */
@@ -41,8 +45,8 @@ export interface MountHandle {
  * first, with a plain Error, when it is not the patched build). Cleans a
  * stale mount left there by a crashed process (and logs it), fails with
  * EBUSY on a live one, creates the folder if missing. Resolves once the
- * kernel has initialised the mount. Rejects with FsError naming the
- * mountpoint.
+ * kernel has initialised the mount (and, as root, its read-ahead is raised:
+ * read-ahead.ts). Rejects with FsError naming the mountpoint.
  */
 export async function mountVfs(vfs: Vfs, mountpoint: string, options: MountVfsOptions): Promise<MountHandle> {
   assertPatchedBuild();
@@ -56,7 +60,18 @@ export async function mountVfs(vfs: Vfs, mountpoint: string, options: MountVfsOp
     allowOther = false;
   }
   const list = mountOptions({ fsName: options.fsName, attrTimeout: options.attrTimeout, entryTimeout: options.entryTimeout, allowOther });
-  const ops = createFuseOps(vfs, { logger, pathCacheTtlMs: options.entryTimeout * 1000 });
+  // The listing cache is the binding's: it exists once the StoragedFuse does, after the ops are built.
+  let binding: ListingCache | undefined;
+  const listingCache: ListingCache = {
+    generation: () => binding?.generation() ?? -1,
+    fill: (generation, dir, entries) => binding?.fill(generation, dir, entries) ?? 0,
+  };
+  const ops = createFuseOps(vfs, {
+    logger,
+    pathCacheTtlMs: options.entryTimeout * 1000,
+    // attr_timeout 0 asks for fresh attributes on every request: nothing may be cached then.
+    ...(options.attrTimeout > 0 ? { listingCache } : {}),
+  });
   const fuse = new StoragedFuse(path, ops, { ...asFuseNativeOptions(list), timeout: false }, async (target) => {
     try {
       const how = await unmountKernel(target);
@@ -67,6 +82,8 @@ export async function mountVfs(vfs: Vfs, mountpoint: string, options: MountVfsOp
     }
   });
 
+  binding = fuse.listingCache(options.attrTimeout * 1000);
+
   await withTimeout(
     new Promise<void>((done, fail) => fuse.mount((err) => (err ? fail(err) : done()))),
     options.initTimeoutMs ?? 30_000,
@@ -76,6 +93,8 @@ export async function mountVfs(vfs: Vfs, mountpoint: string, options: MountVfsOp
     if (err instanceof FsError && err.code === 'ETIMEDOUT') await fusermount(['-uz', path]).catch(() => undefined);
     throw mountFailure(err, path);
   });
+  const readAheadKib = options.kernelReadAheadKib ?? KERNEL_READ_AHEAD_KIB;
+  if (!(await setKernelReadAhead(path, readAheadKib))) logger.debug({ mountpoint: path, readAheadKib }, 'kernel read-ahead left at its default');
   logger.info({ mountpoint: path, options: list }, 'mounted');
 
   let unmounting: Promise<void> | undefined;

@@ -84,6 +84,7 @@ export async function unmountKernel(mountpoint: string): Promise<'clean' | 'lazy
   }
 }
 
-function unescape(text: string): string {
+/** Decodes the octal escapes (\040 for a space...) of a mountinfo field. */
+export function unescape(text: string): string {
   return text.replace(/\\([0-7]{3})/g, (_match, octal: string) => String.fromCharCode(parseInt(octal, 8)));
 }

@@ -1,7 +1,8 @@
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { errnoNumber } from '../core/errors.js';
-import type { FuseOps, Give } from './ops.js';
+import type { ListingCache } from './listing.js';
+import type { FuseOps, FuseStat, Give } from './ops.js';
 
 /**
  * The one place that touches fuse-native 2.2.6 (CommonJS, untyped): its
@@ -9,9 +10,10 @@ import type { FuseOps, Give } from './ops.js';
  * gets wrong after native/fuse-native.patch. The patch (applied and compiled
  * by native/build-fuse-native.mjs at npm install) gives every operation its
  * caller, passes utimens times intact, lets handle operations run with a
- * null path, and answers ESTALE where libfuse would answer ENOENT for an
- * inode it lost the path of (so the kernel looks the name up again);
- * assertPatchedBuild refuses to mount with anything else.
+ * null path, answers ESTALE where libfuse would answer ENOENT for an
+ * inode it lost the path of (so the kernel looks the name up again), and
+ * keeps a cache of the attributes of recently listed entries on the FUSE
+ * threads (ListingCache); assertPatchedBuild refuses to mount with anything else.
  */
 
 /** fuse-native's reply to the C side: a result code, then values for it. */
@@ -49,6 +51,8 @@ interface FuseClass {
 
 interface NativeBinding {
   fuse_native_unmount(mountpoint: string, thread: Buffer | null): void;
+  storaged_cache_generation(thread: Buffer): number;
+  storaged_cache_fill(thread: Buffer, generation: number, ttlMs: number, dir: string, names: string[], stats: Buffer, noXattrs: Buffer): number;
 }
 
 const require = createRequire(import.meta.url);
@@ -58,7 +62,7 @@ const fuseNativeDir = dirname(require.resolve('fuse-native'));
 const binding = createRequire(require.resolve('fuse-native'))('node-gyp-build')(fuseNativeDir) as NativeBinding;
 
 /** The version of native/fuse-native.patch this code is written against (`storaged_patch` in the patch). */
-export const FUSE_NATIVE_PATCH_VERSION = 1;
+export const FUSE_NATIVE_PATCH_VERSION = 2;
 
 const ERANGE = -errnoNumber('ERANGE');
 const EIO = -errnoNumber('EIO');
@@ -73,6 +77,36 @@ export function assertPatchedBuild(): void {
   if (Fuse.STORAGED_PATCH !== FUSE_NATIVE_PATCH_VERSION) {
     throw new Error('fuse-native is not the patched build: run npm ci');
   }
+}
+
+/** uint32s per stat in the binding's encoding (fuse-native's getStatArray). */
+const STAT_INTS = 18;
+const TWO_32 = 4294967296;
+
+/** Stats in the binding's encoding, one after another. */
+export function encodeStats(stats: readonly FuseStat[]): Buffer {
+  const ints = new Uint32Array(stats.length * STAT_INTS);
+  stats.forEach((stat, i) => {
+    const at = i * STAT_INTS;
+    const double = (index: number, value: number) => {
+      ints[at + index] = value % TWO_32;
+      ints[at + index + 1] = Math.floor(value / TWO_32);
+    };
+    ints[at] = stat.mode;
+    ints[at + 1] = stat.uid;
+    ints[at + 2] = stat.gid;
+    double(3, stat.size);
+    ints[at + 5] = stat.dev;
+    ints[at + 6] = stat.nlink || 1;
+    ints[at + 7] = stat.ino;
+    ints[at + 8] = stat.rdev;
+    ints[at + 9] = stat.blksize;
+    double(10, stat.blocks);
+    double(12, stat.atime);
+    double(14, stat.mtime);
+    double(16, stat.ctime);
+  });
+  return Buffer.from(ints.buffer, ints.byteOffset, ints.byteLength);
 }
 
 /**
@@ -98,6 +132,20 @@ export class StoragedFuse extends Fuse {
     assertPatchedBuild();
     super(mountpoint, ops, options);
     this.#kernelUnmount = kernelUnmount;
+  }
+
+  /** The binding's attribute cache of this mount, entries kept `ttlMs` (0: nothing is ever cached). */
+  listingCache(ttlMs: number): ListingCache {
+    return {
+      generation: () => (this._thread === null ? -1 : binding.storaged_cache_generation(this._thread)),
+      fill: (generation, dir, entries) => {
+        if (this._thread === null || generation < 0 || ttlMs <= 0 || entries.length === 0) return 0;
+        const names = entries.map((entry) => entry.name);
+        const stats = encodeStats(entries.map((entry) => entry.stat));
+        const noXattrs = Buffer.from(entries.map((entry) => (entry.noXattrs ? 1 : 0)));
+        return binding.storaged_cache_fill(this._thread, generation, Math.ceil(ttlMs), dir, names, stats, noXattrs);
+      },
+    };
   }
 
   override _op_getxattr(signal: Signal, path: string, name: string, valueBuf: Buffer, position: number): void {

@@ -3,7 +3,7 @@
  * own process (the test process must never do file I/O on a mount that its
  * own event loop serves). Talks to the test over the fork IPC channel:
  * sends { type: 'mounted', options } or { type: 'error', code, message };
- * answers { type: 'stats' } with { type: 'stats', writeSizes, setattrs }.
+ * answers { type: 'stats' } with { type: 'stats', writeSizes, setattrs, calls }.
  * SIGTERM: unmount, close the VFS, exit 0.
  */
 import { createLogger } from '../../../src/core/logger.js';
@@ -20,7 +20,7 @@ const vfs = new TestMemoryVfs();
 try {
   const handle = await mountVfs(vfs, mountpoint, { logger, fsName: 'storaged:test', attrTimeout: 1, entryTimeout: 1 });
   process.on('message', (message: { type?: string }) => {
-    if (message.type === 'stats') send({ type: 'stats', writeSizes: vfs.writeSizes, setattrs: vfs.setattrs });
+    if (message.type === 'stats') send({ type: 'stats', writeSizes: vfs.writeSizes, setattrs: vfs.setattrs, calls: vfs.calls });
   });
   process.once('SIGTERM', () => {
     void handle

@@ -13,8 +13,8 @@ export interface MountProcess {
   readonly outcome: MountOutcome;
   /** Everything the child wrote to stderr so far (its logs). */
   stderr(): string;
-  /** Write sizes and setattr changes the test double received. */
-  stats(): Promise<{ writeSizes: number[]; setattrs: Record<string, string | number>[] }>;
+  /** Write sizes, setattr changes and call counts of the test double. */
+  stats(): Promise<{ writeSizes: number[]; setattrs: Record<string, string | number>[]; calls: { lookup: number; getxattr: number; listxattr: number } }>;
   /** Sends `signal` and resolves with the exit code once the child is gone. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
