@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { startS3rver, type S3rver } from '../test/support/servers/s3rver.js';
-import { parseArgs, type ToolName } from './lib/args.js';
+import { parseArgs, type PhaseName, type ToolName } from './lib/args.js';
 import type { ToolContext, ToolResult } from './lib/context.js';
 import { describeMachine } from './lib/machine.js';
 import { median, type MetricKey } from './lib/metrics.js';
@@ -46,25 +46,29 @@ async function missingTool(tool: ToolName): Promise<string | null> {
 async function benchTool(target: Target, ctx: Omit<ToolContext, 'target' | 'result'>): Promise<ToolResult> {
   const result: ToolResult = { tool: target.name, version: await target.version(), metrics: {}, samples: {}, errors: {}, checks: [] };
   const full: ToolContext = { ...ctx, target, result, log: (m) => log(`${target.name}: ${m}`) };
-  const phases: [string, (c: ToolContext) => Promise<void>][] = [
-    ['write, read back, create, ls', writeReadCreate],
-    ['cold read after remount', coldRead],
-    ['empty the bucket', emptyWorkVolume],
-    ['big listing', bigListing],
-    ['streaming memory', streamMemory],
+  const chosen = (...names: PhaseName[]) => names.some((name) => ctx.options.phases.includes(name));
+  const phases: [string, (c: ToolContext) => Promise<void>, boolean][] = [
+    ['write, read back, create, ls', writeReadCreate, chosen('write', 'read', 'create', 'ls')],
+    ['cold read after remount', coldRead, chosen('cold')],
+    ['empty the bucket', emptyWorkVolume, chosen('write', 'create')],
+    ['big listing', bigListing, chosen('list')],
+    ['streaming memory', streamMemory, chosen('stream')],
   ];
-  for (const [name, phase] of phases) {
+  let first = true;
+  for (const [name, phase, wanted] of phases) {
+    if (!wanted) continue;
     full.log(`phase: ${name}`);
     try {
       await phase(full);
     } catch (err) {
       result.errors[name] = (err as Error).message;
       full.log(`FAILED ${name}: ${(err as Error).message}`);
-      if (err instanceof MountError && name === phases[0]![0]) {
+      if (err instanceof MountError && first) {
         full.log('it does not mount: the other phases are skipped');
         break;
       }
     }
+    first = false;
   }
   for (const [key, samples] of Object.entries(result.samples)) result.metrics[key as MetricKey] = median(samples);
   return result;
@@ -110,8 +114,11 @@ async function main(): Promise<void> {
       env.endpoint = s3.endpoint;
       client = createBenchClient(s3.endpoint);
       listBucket = await s3.createBucket();
-      log(`s3rver on ${s3.endpoint}; putting ${options.entries} objects in ${listBucket}/many/`);
-      await seedObjects(client, listBucket, 'many', options.entries);
+      log(`s3rver on ${s3.endpoint}`);
+      if (options.phases.includes('list')) {
+        log(`putting ${options.entries} objects in ${listBucket}/many/`);
+        await seedObjects(client, listBucket, 'many', options.entries);
+      }
     }
     for (const tool of runnable) {
       if (tool === 'local') targets.push(localTarget(env));
@@ -129,7 +136,7 @@ async function main(): Promise<void> {
     for (const target of targets) {
       log(`=== ${target.name}`);
       const local = !target.usesBucket;
-      if (local) await seedLocalFolder(join(workDir, 'local', 'list', 'many'), options.entries);
+      if (local && options.phases.includes('list')) await seedLocalFolder(join(workDir, 'local', 'list', 'many'), options.entries);
       const workVolume = local ? 'work' : await s3!.createBucket();
       tools.push(await benchTool(target, { options, source, client: local ? null : client!, workVolume, listVolume: local ? 'list' : listBucket, log }));
     }

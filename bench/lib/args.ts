@@ -4,6 +4,16 @@ import { parseSize } from '../../src/core/config/size.js';
 export const TOOL_NAMES = ['local', 'rclone', 's3fs', 'storaged'] as const;
 export type ToolName = (typeof TOOL_NAMES)[number];
 
+/**
+ * The parts of a tool's run (see bench/README.md): write, read (read back on
+ * the same mount), create, ls (of the created files), cold (read after a
+ * remount), list (the big listing), stream (streaming memory).
+ */
+export const PHASE_NAMES = ['write', 'read', 'create', 'ls', 'cold', 'list', 'stream'] as const;
+export type PhaseName = (typeof PHASE_NAMES)[number];
+/** Phases another one needs first: reads need the written files, ls the created ones. */
+const PHASE_NEEDS: Partial<Record<PhaseName, PhaseName>> = { read: 'write', cold: 'write', ls: 'create' };
+
 /** What one bench run does, from the command line. */
 export interface BenchOptions {
   tools: ToolName[];
@@ -19,6 +29,8 @@ export interface BenchOptions {
   entries: number;
   /** Repetitions of each timed workload (the median is reported). */
   runs: number;
+  /** Phases to run (those the chosen ones need included), in PHASE_NAMES order. */
+  phases: PhaseName[];
   /** A built storaged CLI (dist/cli/main.js) to use instead of compiling src/ privately. */
   storagedCli?: string;
   /** Where the JSON and markdown results go (null: not saved). */
@@ -27,6 +39,7 @@ export interface BenchOptions {
 
 const USAGE = `usage: node --import tsx bench/run.ts [--only local,rclone,s3fs,storaged] [--size 256MiB]
   [--stream-size 2GiB] [--files 500] [--file-size 4KiB] [--entries 10000] [--runs 3]
+  [--phases ${PHASE_NAMES.join(',')}]
   [--storaged-cli dist/cli/main.js] [--results-dir bench/results | --no-save]`;
 
 /** Parses argv (without node and the script); throws with the usage text on anything unknown. */
@@ -39,6 +52,7 @@ export function parseArgs(argv: string[], defaultResultsDir: string): BenchOptio
     fileSize: 4096,
     entries: 10_000,
     runs: 3,
+    phases: [...PHASE_NAMES],
     resultsDir: defaultResultsDir,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -75,6 +89,9 @@ export function parseArgs(argv: string[], defaultResultsDir: string): BenchOptio
       case '--runs':
         options.runs = positiveInt(flag, value);
         break;
+      case '--phases':
+        options.phases = parsePhases(value);
+        break;
       case '--storaged-cli':
         options.storagedCli = value;
         break;
@@ -86,6 +103,18 @@ export function parseArgs(argv: string[], defaultResultsDir: string): BenchOptio
     }
   }
   return options;
+}
+
+/** A comma-separated phase list, with the phases they need added, in PHASE_NAMES order. */
+function parsePhases(value: string): PhaseName[] {
+  const chosen = new Set<PhaseName>();
+  for (const name of value.split(',')) {
+    if (!(PHASE_NAMES as readonly string[]).includes(name)) throw new Error(`unknown phase '${name}' in --phases\n${USAGE}`);
+    chosen.add(name as PhaseName);
+    const needed = PHASE_NEEDS[name as PhaseName];
+    if (needed !== undefined) chosen.add(needed);
+  }
+  return PHASE_NAMES.filter((name) => chosen.has(name));
 }
 
 function positiveInt(flag: string, value: string): number {

@@ -1,5 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import type { PhaseName } from './args.js';
 import { record, type ToolContext } from './context.js';
 import { deletePrefix, hashObject, waitForCount, waitForObject } from './s3.js';
 import { dropCaches, run } from './proc.js';
@@ -46,13 +47,15 @@ async function timedRead(file: string, size: number): Promise<number> {
  * (close included; then, on buckets, until the object is there), the same
  * files read back with the page cache dropped, sha256 checked through the
  * mount and in the bucket, then `runs` folders of small files created by
- * one child process each and listed with `ls -l`.
+ * one child process each and listed with `ls -l`. Each part runs only when
+ * its phase (write, read, create, ls) is in options.phases.
  */
 export async function writeReadCreate(ctx: ToolContext): Promise<void> {
   const { options, source, client } = ctx;
+  const runs = (phase: PhaseName) => (options.phases.includes(phase) ? options.runs : 0);
   await withMount(ctx, ctx.workVolume, true, async (m) => {
     if (m.pid !== null) record(ctx, 'idleRssMiB', (await currentRssKiB(m.pid)) / 1024);
-    for (let i = 1; i <= options.runs; i++) {
+    for (let i = 1; i <= runs('write'); i++) {
       await run('cat', [source.path], { timeoutMs: 600_000 }); // source in the page cache: measure the mount, not the source disk
       const started = performance.now();
       const { ms } = await run('dd', [`if=${source.path}`, `of=${join(m.root, `seq-${i}.bin`)}`, 'bs=1M', 'status=none'], { timeoutMs: 1_800_000 });
@@ -63,19 +66,11 @@ export async function writeReadCreate(ctx: ToolContext): Promise<void> {
       }
       ctx.log(`write ${i}: ${(source.size / MB / (ms / 1000)).toFixed(1)} MB/s`);
     }
-    for (let i = 1; i <= options.runs; i++) {
+    for (let i = 1; i <= runs('read'); i++) {
       record(ctx, 'seqReadMBps', await timedRead(join(m.root, `seq-${i}.bin`), source.size));
     }
-    await dropCaches();
-    const { stdout } = await run('sha256sum', [join(m.root, 'seq-1.bin')], { captureStdout: true, timeoutMs: 1_800_000 });
-    if (!stdout.startsWith(source.sha256)) throw new Error(`seq-1.bin read back through the mount has sha256 ${stdout.slice(0, 64)}, expected ${source.sha256}`);
-    ctx.result.checks.push('sha256 of the written file, read back through the mount');
-    if (client) {
-      const inBucket = await hashObject(client, ctx.workVolume, 'seq-1.bin');
-      if (inBucket !== source.sha256) throw new Error(`seq-1.bin in the bucket has sha256 ${inBucket}, expected ${source.sha256}`);
-      ctx.result.checks.push('sha256 of the uploaded object in the bucket');
-    }
-    for (let i = 1; i <= options.runs; i++) {
+    if (runs('write') > 0) await checkWritten(ctx, m);
+    for (let i = 1; i <= runs('create'); i++) {
       const folder = join(m.root, `files-${i}`);
       const { ms, startedAt } = await child<{ ms: number; startedAt: number }>('create-files.ts', [folder, String(options.files), String(options.fileSize)]);
       record(ctx, 'createFilesPerSec', options.files / (ms / 1000));
@@ -83,10 +78,24 @@ export async function writeReadCreate(ctx: ToolContext): Promise<void> {
         await waitForCount(client, ctx.workVolume, `files-${i}/`, options.files, UPLOAD_TIMEOUT_MS);
         record(ctx, 'createUploadedFilesPerSec', options.files / ((Date.now() - startedAt) / 1000));
       }
-      record(ctx, 'list500Ms', await timedList(folder, options.files));
+      if (runs('ls') > 0) record(ctx, 'list500Ms', await timedList(folder, options.files));
       ctx.log(`create ${i}: ${(options.files / (ms / 1000)).toFixed(0)} files/s`);
     }
   });
+}
+
+/** sha256 of seq-1.bin read through the mount (page cache dropped) and, on buckets, of the uploaded object. */
+async function checkWritten(ctx: ToolContext, m: Mounted): Promise<void> {
+  const { source, client } = ctx;
+  await dropCaches();
+  const { stdout } = await run('sha256sum', [join(m.root, 'seq-1.bin')], { captureStdout: true, timeoutMs: 1_800_000 });
+  if (!stdout.startsWith(source.sha256)) throw new Error(`seq-1.bin read back through the mount has sha256 ${stdout.slice(0, 64)}, expected ${source.sha256}`);
+  ctx.result.checks.push('sha256 of the written file, read back through the mount');
+  if (client) {
+    const inBucket = await hashObject(client, ctx.workVolume, 'seq-1.bin');
+    if (inBucket !== source.sha256) throw new Error(`seq-1.bin in the bucket has sha256 ${inBucket}, expected ${source.sha256}`);
+    ctx.result.checks.push('sha256 of the uploaded object in the bucket');
+  }
 }
 
 /** Phase 2: each written file read once after a remount with an empty cache (the local baseline: page cache dropped). */
