@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FsError } from '../core/errors.js';
 import type { StoragedConfig } from '../core/config/loader.js';
@@ -89,6 +91,7 @@ export async function createDiskVfs(options: DiskVfsOptions): Promise<Vfs> {
         uid,
         gid,
         listConcurrency: LIST_CONCURRENCY,
+        originId: cacheOrigin(dir),
         writeBack: {
           uploadDelayMs: config.writeBack.delay * 1000,
           concurrency: config.writeBack.concurrency,
@@ -110,6 +113,24 @@ export async function createDiskVfs(options: DiskVfsOptions): Promise<Vfs> {
     lock.release();
     throw err;
   }
+}
+
+/**
+ * The random id of this cache folder (`<dir>/origin`, made once): uploads
+ * carry it with the inode number as object metadata, so this cache
+ * recognises its own objects in a conflict check.
+ */
+function cacheOrigin(dir: string): string {
+  const file = join(dir, 'origin');
+  try {
+    const id = readFileSync(file, 'utf8').trim();
+    if (/^[0-9a-f]{32}$/.test(id)) return id;
+  } catch {
+    // not made yet
+  }
+  const id = randomBytes(16).toString('hex');
+  writeFileSync(file, `${id}\n`);
+  return id;
 }
 
 /**

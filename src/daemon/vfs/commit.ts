@@ -1,7 +1,7 @@
 import type { Committed } from '../content/types.js';
 import type { NodeUpdate } from '../meta/types.js';
 import { encodePosixMetadata } from '../meta/posix-metadata.js';
-import { divertOnConflict } from './conflicts.js';
+import { divertOnConflict, ORIGIN_KEY, originOf } from './conflicts.js';
 import type { VfsContext } from './context.js';
 import type { OpenFile } from './handles.js';
 import { parentKey } from './names.js';
@@ -94,7 +94,7 @@ async function commitOnce(ctx: VfsContext, file: OpenFile, key: string, others: 
   // Unlinked meanwhile, or committed by a call queued earlier: nothing to do.
   if (!node || !needsCommit(ctx, file, node)) return false;
   const changesBefore = ctx.metaChanges.get(file.ino) ?? 0;
-  const metadata = ctx.driver.capabilities.metadata ? encodePosixMetadata(node) : {};
+  const metadata = ctx.driver.capabilities.metadata ? { ...encodePosixMetadata(node), [ORIGIN_KEY]: originOf(ctx, file.ino) } : {};
   const changed = () => (ctx.metaChanges.get(file.ino) ?? 0) !== changesBefore;
   // The node learns its new version in the transaction that records the upload (see CommitOptions.record).
   const record = (done: Committed) => {

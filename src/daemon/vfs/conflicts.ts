@@ -5,6 +5,14 @@ import type { VfsContext } from './context.js';
 import { joinKey, parentKey } from './names.js';
 import type { Ino } from './types.js';
 
+/** Object metadata naming the cache and inode that uploaded a file. */
+export const ORIGIN_KEY = 'storaged-origin';
+
+/** The `storaged-origin` value of uploads of `ino` from this cache. */
+export function originOf(ctx: VfsContext, ino: Ino): string {
+  return `${ctx.settings.originId}:${ino}`;
+}
+
 /**
  * Conflicts between local changes and another writer. Before an upload
  * replaces the object at `key`, the backend's current version is compared
@@ -27,7 +35,7 @@ export async function divertOnConflict(ctx: VfsContext, ino: Ino, key: string): 
     if (isFsError(err, 'ENOENT')) return key; // nothing there (or deleted remotely): the upload recreates it
     throw err;
   }
-  if (current.type !== 'file' || isOurs(node, current)) return key;
+  if (current.type !== 'file' || isOurs(node, current, originOf(ctx, ino))) return key;
   const dirPath = parentKey(key);
   const dir = ctx.index.resolve(dirPath);
   if (dir?.type !== 'directory') return key;
@@ -45,16 +53,20 @@ export async function divertOnConflict(ctx: VfsContext, ino: Ino, key: string): 
   return kept;
 }
 
-/** True when the object at the key is the version the index saw, or one this mount wrote (same POSIX metadata and size). */
-function isOurs(node: NodeRow, current: FileStat): boolean {
+/**
+ * True when the object at the key is the version the index saw, or one this
+ * cache uploaded for this inode (its origin metadata: an upload whose answer
+ * was lost, or whose record a crash lost), or (drivers without metadata) has
+ * the size and time of what the index saw.
+ */
+function isOurs(node: NodeRow, current: FileStat, origin: string): boolean {
+  if (current.metadata?.[ORIGIN_KEY] === origin) return true;
   const seen = node.remote;
   if (seen !== undefined) {
     if (seen.etag !== undefined && current.etag !== undefined) return seen.etag === current.etag;
     if (seen.size === current.size && Math.abs(seen.mtimeMs - current.lastModified.getTime()) < 1000) return true;
   }
-  // An upload of ours whose record a crash lost carries our own attributes.
-  const mtime = current.metadata?.['storaged-mtime-ns'];
-  return mtime !== undefined && mtime === node.mtimeNs.toString() && current.size === node.size;
+  return false;
 }
 
 /** `name` with a conflict stamp before its extension, unused in the directory. */

@@ -19,6 +19,8 @@ export interface VfsSettings {
   gid: number;
   /** Parallel stat/read requests while converting a listing (objects whose listing lacks metadata). */
   listConcurrency: number;
+  /** Identifies this cache's uploads (object metadata `storaged-origin: <id>:<ino>`), so a conflict check knows its own objects. */
+  originId: string;
   /** Write-back: upload delay, concurrency and retry delays (ms); fsync on close. */
   writeBack: SyncSettings & { fsyncOnClose: boolean };
 }

@@ -85,6 +85,7 @@ export class BackendSync {
       retryDelayMs: settings.retryDelayMs,
       maxRetryDelayMs: settings.maxRetryDelayMs,
       onSuccess: (id) => {
+        this.failing.delete(id);
         const ino = Number(id.slice('upload:'.length));
         if (this.again.delete(ino)) this.queueUpload(ino, this.settings.uploadDelayMs);
       },
@@ -164,6 +165,7 @@ export class BackendSync {
   /** Forgets the pending upload of an inode that is gone. */
   dropUpload(ino: Ino): void {
     this.journal.removeUpload(ino);
+    this.failing.delete(uploadId(ino));
     void this.scheduler.remove(uploadId(ino));
   }
 
@@ -259,6 +261,7 @@ export class BackendSync {
       const node = this.ctx.index.get(ino);
       if (!node || node.nlink === 0 || node.type !== 'file') {
         this.journal.removeUpload(ino);
+        this.failing.delete(id);
         return;
       }
       this.inFlight.set(id, this.ctx.index.pathOf(ino));
