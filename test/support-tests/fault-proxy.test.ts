@@ -5,7 +5,7 @@ import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } fr
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromSystemError } from '../../src/core/errors.js';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
-import { S3RVER_KEY, S3RVER_REGION, S3RVER_SECRET, startS3rver, type S3rver } from '../support/servers/s3rver.js';
+import { s3rverClient, startS3rver, type S3rver } from '../support/servers/s3rver.js';
 
 let s3: S3rver;
 let direct: S3Client;
@@ -13,15 +13,7 @@ const proxies: FaultProxy[] = [];
 const clients: S3Client[] = [];
 
 function s3Client(endpoint: string, maxAttempts: number): S3Client {
-  const client = new S3Client({
-    endpoint,
-    region: S3RVER_REGION,
-    forcePathStyle: true,
-    credentials: { accessKeyId: S3RVER_KEY, secretAccessKey: S3RVER_SECRET },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-    maxAttempts,
-  });
+  const client = s3rverClient(endpoint, { maxAttempts });
   clients.push(client);
   return client;
 }

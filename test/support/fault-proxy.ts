@@ -1,5 +1,6 @@
 import { createServer, request, Agent, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { seededRandom } from './random.js';
 
 /**
  * An HTTP-aware fault-injecting proxy for tests: 127.0.0.1:port in front of
@@ -83,17 +84,6 @@ const SERVER_ERRORS: Fault[] = [
 /** Headers that describe one hop's connection, not the message; never passed on. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'te', 'trailer', 'upgrade', 'expect']);
 
-/** mulberry32: a small, fast, seeded PRNG giving floats in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Starts a fault proxy in front of 127.0.0.1:targetPort. */
 export async function startFaultProxy(options: FaultProxyOptions): Promise<FaultProxy> {

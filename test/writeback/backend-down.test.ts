@@ -10,7 +10,7 @@ import type { DiskStatus } from '../../src/daemon/status.js';
 import { repoRoot } from '../support/cli.js';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
 import { isFuseMounted, lazyUnmount, startMount, type RunningMount } from '../support/mount.js';
-import { S3RVER_KEY, S3RVER_REGION, S3RVER_SECRET, startS3rver, type S3rver } from '../support/servers/s3rver.js';
+import { S3RVER_KEY, S3RVER_SECRET, s3rverClient, startS3rver, type S3rver } from '../support/servers/s3rver.js';
 
 /**
  * Issue 4's third fault: the backend is down for a minute. Writes through the
@@ -44,14 +44,7 @@ beforeAll(async () => {
   s3 = await startS3rver();
   bucket = await s3.createBucket();
   proxy = await startFaultProxy({ targetPort: s3.port });
-  direct = new S3Client({
-    endpoint: s3.endpoint,
-    region: S3RVER_REGION,
-    forcePathStyle: true,
-    credentials: { accessKeyId: S3RVER_KEY, secretAccessKey: S3RVER_SECRET },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
+  direct = s3rverClient(s3.endpoint);
   work = await mkdtemp(join(tmpdir(), 'storaged-down-'));
 }, 60_000);
 

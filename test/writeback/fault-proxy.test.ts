@@ -9,7 +9,7 @@ import type { DiskStatus } from '../../src/daemon/status.js';
 import { repoRoot } from '../support/cli.js';
 import { startFaultProxy, type FaultProxy, type FaultProxyOptions } from '../support/fault-proxy.js';
 import { isFuseMounted, lazyUnmount, startMount, type RunningMount } from '../support/mount.js';
-import { S3RVER_KEY, S3RVER_REGION, S3RVER_SECRET, startS3rver, type S3rver } from '../support/servers/s3rver.js';
+import { S3RVER_KEY, S3RVER_SECRET, s3rverClient, startS3rver, type S3rver } from '../support/servers/s3rver.js';
 
 /**
  * Issue 4's second fault: a fault-injecting proxy between the mount and
@@ -45,14 +45,7 @@ const mounts: RunningMount[] = [];
 
 beforeAll(async () => {
   s3 = await startS3rver();
-  direct = new S3Client({
-    endpoint: s3.endpoint,
-    region: S3RVER_REGION,
-    forcePathStyle: true,
-    credentials: { accessKeyId: S3RVER_KEY, secretAccessKey: S3RVER_SECRET },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
+  direct = s3rverClient(s3.endpoint);
   work = await mkdtemp(join(tmpdir(), 'storaged-faults-'));
 }, 60_000);
 

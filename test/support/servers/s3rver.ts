@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { freePort, startServer, type ServerProcess } from '../process.js';
 
 /** The account s3rver always knows (it does not check V4 signatures, only the key id). */
@@ -31,6 +31,23 @@ const require = createRequire(import.meta.url);
 const S3RVER_BIN = join(dirname(require.resolve('s3rver/package.json')), 'bin', 's3rver.js');
 
 /**
+ * An AWS SDK client for the s3rver at `endpoint` (path style, its fixed
+ * credentials, checksums only where required: s3rver predates the SDK's
+ * default ones). The caller destroys it.
+ */
+export function s3rverClient(endpoint: string, extra: Omit<S3ClientConfig, 'endpoint'> = {}): S3Client {
+  return new S3Client({
+    ...extra,
+    endpoint,
+    region: S3RVER_REGION,
+    forcePathStyle: true,
+    credentials: { accessKeyId: S3RVER_KEY, secretAccessKey: S3RVER_SECRET },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+}
+
+/**
  * Starts s3rver as a child process, as BACKENDS.md says: `node
  * --openssl-legacy-provider` (without it ListObjectsV2 pagination answers 500)
  * and plain node rather than npx (killing npx leaves the server behind).
@@ -45,14 +62,7 @@ export async function startS3rver(options: { logRequests?: boolean } = {}): Prom
       timeoutMs: 20_000,
     });
   let server: ServerProcess | undefined = await launch();
-  const admin = new S3Client({
-    endpoint,
-    region: S3RVER_REGION,
-    forcePathStyle: true,
-    credentials: { accessKeyId: S3RVER_KEY, secretAccessKey: S3RVER_SECRET },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
+  const admin = s3rverClient(endpoint);
   let buckets = 0;
   return {
     port,

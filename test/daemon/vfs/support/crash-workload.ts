@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { seededRandom } from '../../../support/random.js';
 
 /**
  * The burst of filesystem operations the crash tests run in a child process
@@ -28,16 +29,7 @@ export interface WorkloadShape {
 }
 
 /** A small deterministic PRNG (mulberry32): same seed, same sequence. */
-export function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const prng = seededRandom;
 
 /** The content of a write: `size` bytes from `seed`. */
 export function contentOf(size: number, seed: number): Buffer {
