@@ -74,12 +74,14 @@ export async function createDiskVfs(options: DiskVfsOptions): Promise<Vfs> {
       blockSize: config.mount.blockSize,
       readAhead: config.mount.readAhead,
       fetchConcurrency: config.mount.fetchConcurrency,
-      // Dirty data may fill the whole cache (clean blocks are evicted for it); beyond that, writers get ENOSPC.
+      // Dirty data may fill the whole cache (clean blocks are evicted for it, see setReserved); beyond that, writers get ENOSPC.
       dirtyLimit: config.cache.maxSize,
       cacheDir: dir,
       logger: logger.child({ component: 'content' }),
       promoteWorkingFile: (ino, hash, size) => cache.promote(ino, hash, size),
     });
+    // One limit for the cache: clean blocks keep within what dirty data leaves of it.
+    cache.blocks.setReserved(() => content.usage().dirtyBytes);
     logger.debug({ disk: diskName, cacheDir: dir }, 'disk VFS opened');
     return createVfs({
       driver,

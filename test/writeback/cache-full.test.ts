@@ -112,6 +112,26 @@ describe('a cache full of dirty data', () => {
     expect((await backendBytes(backend, 'after')).equals(content(10, 512 * KIB))).toBe(true);
   }, 60_000);
 
+  it('evicts clean blocks to make room for dirty data: one limit for both', async () => {
+    const cacheDir = await mkdtemp(join(tmpdir(), 'storaged-cache-share-'));
+    cleanups.push(() => rm(cacheDir, { recursive: true, force: true }));
+    const backend = new MemoryDriver();
+    const vfs = await openVfs(backend, cacheDir, '1MiB');
+    for (let i = 0; i < 4; i++) expect(await tryWriteFile(vfs, `clean${i}`, content(20 + i, 256 * KIB))).toBeUndefined();
+    await vfs.sync(); // uploaded: their data is now clean blocks in the cache
+    expect(vfs.status().cache).toMatchObject({ bytes: 1024 * KIB, dirtyBytes: 0 });
+    backend.failures.inject({ op: '*', code: 'ECONNREFUSED' });
+    for (let i = 0; i < 3; i++) expect(await tryWriteFile(vfs, `dirty${i}`, content(30 + i, 256 * KIB))).toBeUndefined();
+    for (let waited = 0; vfs.status().cache.bytes + vfs.status().cache.dirtyBytes > 1024 * KIB && waited < 5000; waited += 50) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const { bytes, dirtyBytes } = vfs.status().cache;
+    expect(dirtyBytes).toBe(768 * KIB);
+    expect(bytes + dirtyBytes).toBeLessThanOrEqual(1024 * KIB);
+    backend.failures.clear();
+    for (let i = 0; i < 4; i++) expect((await readAll(vfs, `clean${i}`)).equals(content(20 + i, 256 * KIB))).toBe(true); // evicted ones come back from the backend
+  }, 60_000);
+
   it.runIf(process.getuid?.() === 0)('gives ENOSPC when the cache disk itself is full, and loses nothing already closed', async () => {
     const base = await mkdtemp(join(tmpdir(), 'storaged-cache-tmpfs-'));
     const cacheDir = join(base, 'cache');

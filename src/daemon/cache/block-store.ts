@@ -43,6 +43,7 @@ let tempCounter = 0;
 export class FileBlockStore implements BlockStore {
   readonly blockSize: number;
   private readonly maxBytes: number;
+  private reserved: () => number = () => 0;
   private readonly root: string;
   private readonly touches: TouchBatch;
   private readonly now: () => number;
@@ -255,12 +256,23 @@ export class FileBlockStore implements BlockStore {
     }
   }
 
-  /** Starts a background eviction down to 90% of maxBytes when usage is above it (puts call this). */
+  /**
+   * Makes room for data the store does not hold but the same cache limit
+   * covers (dirty working files): clean blocks are kept within maxBytes
+   * minus `reserved()` bytes.
+   */
+  setReserved(reserved: () => number): void {
+    this.reserved = reserved;
+  }
+
+  /** Starts a background eviction down to 90% of the room left (maxBytes minus reserved) when usage is above it (puts and writes call this). */
   enforceLimit(): void {
-    if (this.maxBytes <= 0 || this.bytes <= this.maxBytes || this.evictionQueued) return;
+    if (this.maxBytes <= 0 || this.evictionQueued) return;
+    const room = Math.max(0, this.maxBytes - this.reserved());
+    if (this.bytes <= room) return;
     this.evictionQueued = true;
     this.runInBackground(() =>
-      this.evict(Math.floor(this.maxBytes * EVICTION_LOW_WATER)).finally(() => {
+      this.evict(Math.floor(room * EVICTION_LOW_WATER)).finally(() => {
         this.evictionQueued = false;
       }),
     );

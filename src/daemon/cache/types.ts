@@ -19,6 +19,8 @@ export interface BlockStore {
   touch(hash: string): void;
   /** Bytes and blocks currently stored. */
   usage(): { bytes: number; blocks: number };
+  /** Evicts clean blocks in the background when the store is over its share of the cache limit (cheap when it is not). */
+  enforceLimit(): void;
   /** Evicts least-recently-used blocks until at most `targetBytes` remain; returns bytes freed. */
   evict(targetBytes: number): Promise<number>;
   close(): void;

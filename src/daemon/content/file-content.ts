@@ -252,6 +252,8 @@ export class FileContentImpl implements FileContent {
           await change(this.working);
         } finally {
           this.ctx.dirty.set(this.ino, this.working.bytesHeld);
+          // Dirty data counts against the cache limit too: clean blocks make way for it.
+          this.ctx.blocks.enforceLimit();
         }
       });
     });
