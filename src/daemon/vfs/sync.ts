@@ -1,14 +1,16 @@
-import PQueue from 'p-queue';
-import { FsError, fromSystemError, isFsError } from '../../core/errors.js';
 import type { FailingOperation } from '../status.js';
 import { createUploadScheduler } from '../writeback/scheduler.js';
-import type { Journal, JournalOp, UploadScheduler } from '../writeback/types.js';
+import type { Journal, UploadScheduler } from '../writeback/types.js';
 import { commitFile } from './commit.js';
 import type { VfsContext } from './context.js';
 import { withFile } from './lifecycle.js';
+import { NamespaceRunner } from './op-runner.js';
 import { Gate } from './queues.js';
-import { opMarks, PERMANENT_CODES, runOp, type NamespaceOp } from './remote-ops.js';
+import type { NamespaceOp } from './remote-ops.js';
+import { SyncLedger, type SyncTotals } from './sync-ledger.js';
 import type { Ino } from './types.js';
+
+export type { SyncTotals } from './sync-ledger.js';
 
 /** Settings of the write-back of one disk, in ms. */
 export interface SyncSettings {
@@ -20,17 +22,6 @@ export interface SyncSettings {
   retryDelayMs: number;
   maxRetryDelayMs: number;
 }
-
-/** Counters since the VFS opened. */
-export interface SyncTotals {
-  done: number;
-  retries: number;
-  uploads: number;
-  uploadedBytes: number;
-}
-
-/** Attempts before an operation failing with a permanent code is given up (it stays journaled; sync or the next start try again). */
-const PERMANENT_ATTEMPTS = 3;
 
 /**
  * The write-back queue of one disk: every backend change the VFS makes is
@@ -51,50 +42,47 @@ const PERMANENT_ATTEMPTS = 3;
  *
  * Failures are retried with a doubling delay (capped); the journal row goes
  * only when the backend agrees. After a crash, resume() replays the journal.
+ * Namespace operations run in NamespaceRunner (op-runner.ts); what is
+ * failing or in flight is kept in the SyncLedger.
  */
 export class BackendSync {
-  readonly totals: SyncTotals = { done: 0, retries: 0, uploads: 0, uploadedBytes: 0 };
   private readonly gate = new Gate();
   private readonly scheduler: UploadScheduler;
-  /** Bounds the namespace requests in flight. */
-  private readonly requests: PQueue;
-  private readonly running = new Set<Promise<void>>();
-  /** Running namespace operations that move objects (renames), by the inode they concern. */
-  private readonly moving = new Map<Promise<void>, { ino: Ino; wholeTree: boolean }>();
-  private readonly failing = new Map<string, FailingOperation>();
+  private readonly ledger: SyncLedger;
+  private readonly ops: NamespaceRunner;
   private readonly stopping = new AbortController();
-  /** Namespace operations given up after permanent failures (still journaled): drain() tries them again. */
-  private readonly givenUp = new Map<number, { op: NamespaceOp; error: unknown }>();
-  /** Namespace operations waiting to retry: sync() wakes them (retry now). */
-  private readonly napping = new Set<() => void>();
   /** Uploads to run once more after their current run settled. */
   private readonly again = new Set<Ino>();
-  /** Keys being sent now, by job (for status). */
-  private readonly inFlight = new Map<string, string>();
 
   /** `onSwept`: keys a directory rename moved that the index did not know (to be listed). */
   constructor(
     private readonly ctx: VfsContext,
     private readonly journal: Journal,
     private readonly settings: SyncSettings,
-    private readonly onSwept: (keys: string[]) => Promise<void>,
+    onSwept: (keys: string[]) => Promise<void>,
   ) {
-    this.requests = new PQueue({ concurrency: settings.concurrency });
+    this.ledger = new SyncLedger(ctx, journal);
+    this.ops = new NamespaceRunner(ctx, journal, this.gate, this.ledger, settings, this.stopping.signal, onSwept);
     this.scheduler = createUploadScheduler({
       concurrency: settings.concurrency,
       retryDelayMs: settings.retryDelayMs,
       maxRetryDelayMs: settings.maxRetryDelayMs,
       onSuccess: (id) => {
-        this.failing.delete(id);
+        this.ledger.cleared(id);
         const ino = Number(id.slice('upload:'.length));
         if (this.again.delete(ino)) this.queueUpload(ino, this.settings.uploadDelayMs);
       },
       onFailure: (id, err, attempts, retryAtMs) => {
+        if (this.stopping.signal.aborted) return;
         const ino = Number(id.slice('upload:'.length));
-        const seq = this.journal.uploadOf(ino)?.seq;
-        this.noteFailure(id, 'upload', ino, err, seq, attempts, retryAtMs);
+        this.ledger.failed(id, 'upload', ino, err, this.journal.uploadOf(ino)?.seq, attempts, retryAtMs);
       },
     });
+  }
+
+  /** Counters since the VFS opened. */
+  get totals(): SyncTotals {
+    return this.ledger.totals;
   }
 
   /**
@@ -110,7 +98,7 @@ export class BackendSync {
       if (op) recorded = { seq: this.journal.add(op), op };
       return value;
     });
-    if (recorded) this.start(recorded.seq, recorded.op);
+    if (recorded) this.ops.start(recorded.seq, recorded.op);
     return result;
   }
 
@@ -147,7 +135,6 @@ export class BackendSync {
     this.queueUpload(ino, options.now === true ? 0 : this.settings.uploadDelayMs);
   }
 
-
   /**
    * A write reached `ino`: its running upload (if any) is stale and stops
    * now. It is not requeued here: the file is open, and its release (or
@@ -165,7 +152,7 @@ export class BackendSync {
   /** Forgets the pending upload of an inode that is gone. */
   dropUpload(ino: Ino): void {
     this.journal.removeUpload(ino);
-    this.failing.delete(uploadId(ino));
+    this.ledger.cleared(uploadId(ino));
     void this.scheduler.remove(uploadId(ino));
   }
 
@@ -179,7 +166,7 @@ export class BackendSync {
     const entries = this.journal.list();
     for (const entry of entries) {
       if (entry.op.kind === 'upload') this.queueUpload(entry.op.ino, 0);
-      else this.start(entry.seq, entry.op);
+      else this.ops.start(entry.seq, entry.op);
     }
     let unjournaled = 0;
     for (const ino of this.ctx.index.unsyncedFiles()) {
@@ -192,7 +179,7 @@ export class BackendSync {
 
   /** True when nothing is journaled, queued or running. */
   idle(): boolean {
-    return this.running.size === 0 && this.journal.count() === 0 && this.scheduler.stats().queued + this.scheduler.stats().running === 0;
+    return this.ops.active === 0 && this.journal.count() === 0 && this.scheduler.stats().queued + this.scheduler.stats().running === 0;
   }
 
   /**
@@ -203,37 +190,31 @@ export class BackendSync {
     const timer = onProgress ? setInterval(onProgress, 1000) : undefined;
     try {
       // Operations given up earlier get another chance (the backend may accept them now).
-      const retried = [...this.givenUp];
-      this.givenUp.clear();
-      for (const [seq, { op }] of retried) this.start(seq, op);
+      this.ops.retryGivenUp();
       while (!this.stopping.signal.aborted) {
-        this.wakeAll();
+        this.ops.wakeAll();
         this.scheduler.expedite();
         await this.scheduler.drain();
-        if (this.running.size > 0) await Promise.all([...this.running]);
+        if (this.ops.active > 0) await this.ops.settled();
         else if (this.scheduler.stats().queued + this.scheduler.stats().running === 0) break;
       }
     } finally {
       if (timer) clearInterval(timer);
     }
-    if (this.givenUp.size > 0) {
-      const [first] = this.givenUp.values();
-      const error = fromSystemError(first!.error, { op: 'sync' });
-      throw new FsError(error.code, `${this.givenUp.size} backend operation(s) failed for good, first: ${error.message}`, { op: 'sync', cause: first!.error });
-    }
+    const givenUp = this.ops.givenUpError();
+    if (givenUp) throw givenUp;
   }
 
   /** Resolves when the renames in flight that may move `ino`'s object (its own, and directory renames) are done. */
-  async movesSettled(ino: Ino): Promise<void> {
-    const waits = [...this.moving].filter(([, move]) => move.wholeTree || move.ino === ino).map(([run]) => run);
-    await Promise.allSettled(waits);
+  movesSettled(ino: Ino): Promise<void> {
+    return this.ops.movesSettled(ino);
   }
 
   /** Stops retrying and starting: running requests end, everything left stays journaled. */
   async stop(): Promise<void> {
     this.stopping.abort();
     await this.scheduler.stop();
-    await Promise.allSettled([...this.running]);
+    await this.ops.settled();
   }
 
   /** Journal rows, uploads among them and their bytes; what runs now; failing operations. */
@@ -246,7 +227,7 @@ export class BackendSync {
       uploads++;
       bytes += this.ctx.index.get(entry.op.ino)?.size ?? 0;
     }
-    return { operations: entries.length, uploads, bytes, inFlight: [...this.inFlight.values()], failing: [...this.failing.values()] };
+    return { operations: entries.length, uploads, bytes, inFlight: [...this.ledger.inFlight.values()], failing: this.ledger.failures() };
   }
 
   private queueUpload(ino: Ino, delayMs: number): void {
@@ -261,135 +242,31 @@ export class BackendSync {
       const node = this.ctx.index.get(ino);
       if (!node || node.nlink === 0 || node.type !== 'file') {
         this.journal.removeUpload(ino);
-        this.failing.delete(id);
+        this.ledger.cleared(id);
         return;
       }
-      this.inFlight.set(id, this.ctx.index.pathOf(ino));
+      this.ledger.inFlight.set(id, this.ctx.index.pathOf(ino));
       try {
         await withFile(this.ctx, node, (file) => commitFile(this.ctx, file, signal));
       } finally {
-        this.inFlight.delete(id);
+        this.ledger.inFlight.delete(id);
       }
-      this.failing.delete(id);
+      this.ledger.cleared(id);
       const after = this.ctx.index.get(ino);
       const open = this.ctx.handles.file(ino);
       if (!after || after.nlink === 0 || (after.state === 'clean' && open?.content.isDirty() !== true && !this.ctx.metaChanges.has(ino))) {
         this.journal.removeUpload(ino);
-        this.totals.uploads++;
-        this.totals.uploadedBytes += after?.size ?? 0;
-        this.totals.done++;
+        this.ledger.totals.uploads++;
+        this.ledger.totals.uploadedBytes += after?.size ?? 0;
+        this.ledger.totals.done++;
       } else if (!open) {
         // Changed while it uploaded (attributes that raced it): once more, once this run has settled.
         this.again.add(ino);
       }
     });
   }
-
-  /** Runs a journaled namespace operation in the background until the backend agrees. */
-  private start(seq: number, op: NamespaceOp): void {
-    const marks = opMarks(op);
-    this.ctx.tracker.begin(marks.dirs, marks.subtrees);
-    let marked = true;
-    const endMarks = () => {
-      if (marked) this.ctx.tracker.end(marks.dirs, marks.subtrees);
-      marked = false;
-    };
-    const exclusive = op.kind === 'rename-dir' || op.kind === 'rmdir';
-    const task = () => this.ctx.remote.run(op.ino, () => this.untilDone(seq, op));
-    const run = (exclusive ? this.gate.withExclusive(task) : this.gate.withShared(task))
-      .then(
-        async (swept) => {
-          this.journal.remove(seq);
-          this.totals.done++;
-          // The listings it disturbed are quiet again before the swept objects' directories are listed.
-          endMarks();
-          if (swept.length > 0 && !this.ctx.closed) await this.onSwept(swept);
-        },
-        (err: unknown) => {
-          if (this.stopping.signal.aborted) return;
-          this.givenUp.set(seq, { op, error: err });
-          this.ctx.logger.error({ err, op }, 'backend operation given up; it stays journaled (storaged sync or the next start tries again)');
-        },
-      )
-      .finally(() => {
-        endMarks();
-        this.running.delete(run);
-        this.moving.delete(run);
-      });
-    this.running.add(run);
-    if (op.kind === 'rename-file' || op.kind === 'rename-dir') this.moving.set(run, { ino: op.ino, wholeTree: op.kind === 'rename-dir' });
-  }
-
-  private async untilDone(seq: number, op: NamespaceOp): Promise<string[]> {
-    const id = `op:${seq}`;
-    for (let attempt = 1; ; attempt++) {
-      this.stopping.signal.throwIfAborted();
-      try {
-        const swept = await this.requests.add(async () => {
-          this.inFlight.set(id, opPath(op));
-          try {
-            return await runOp(this.ctx, op);
-          } finally {
-            this.inFlight.delete(id);
-          }
-        });
-        this.failing.delete(id);
-        return swept ?? [];
-      } catch (err) {
-        const delay = Math.min(this.settings.maxRetryDelayMs, this.settings.retryDelayMs * 2 ** Math.min(attempt - 1, 30));
-        this.noteFailure(id, op.kind, op.ino, err, seq, attempt, Date.now() + delay, opPath(op));
-        if (isFsError(err) && PERMANENT_CODES.has(err.code) && attempt >= PERMANENT_ATTEMPTS) throw err;
-        await this.nap(delay);
-      }
-    }
-  }
-
-  /** Waits `ms` before a retry; wakeAll() ends the wait early, stop() rejects it. */
-  private nap(ms: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const signal = this.stopping.signal;
-      if (signal.aborted) return reject(signal.reason);
-      const done = () => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', onAbort);
-        this.napping.delete(done);
-        resolve();
-      };
-      const onAbort = () => {
-        clearTimeout(timer);
-        this.napping.delete(done);
-        reject(signal.reason);
-      };
-      const timer = setTimeout(done, Math.max(0, ms));
-      this.napping.add(done);
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
-  }
-
-  private wakeAll(): void {
-    for (const wake of [...this.napping]) wake();
-  }
-
-  /** Records a failed attempt: in the journal row `seq` (when known), for status, in the log. */
-  private noteFailure(id: string, kind: JournalOp['kind'], ino: Ino, err: unknown, seq: number | undefined, attempts: number, retryAtMs: number, path?: string): void {
-    if (this.stopping.signal.aborted) return;
-    const error = fromSystemError(err, { op: kind });
-    try {
-      if (seq !== undefined) this.journal.recordFailure(seq, { code: error.code, message: error.message });
-    } catch (err2) {
-      // A full cache disk cannot take the failure record either; the status below still shows it.
-      this.ctx.logger.debug({ err: err2, seq }, 'could not record a failure in the journal');
-    }
-    this.totals.retries++;
-    this.failing.set(id, { kind, path: path ?? this.ctx.index.pathOf(ino), attempts, code: error.code, message: error.message, retryAtMs });
-    this.ctx.logger.warn({ err: error, kind, ino, attempts }, 'backend operation failed; retrying');
-  }
 }
 
 function uploadId(ino: Ino): string {
   return `upload:${ino}`;
-}
-
-function opPath(op: NamespaceOp): string {
-  return 'key' in op ? op.key : op.to;
 }
