@@ -1,7 +1,8 @@
 /**
- * The mount benchmark of issue 3: the same workloads on the local disk, on
- * `rclone mount --vfs-cache-mode full`, on s3fs and on `storaged mount`, the
- * three mounts against one s3rver on 127.0.0.1 (a bucket per tool).
+ * The mount benchmark of issues 3 and 4: the same workloads on the local
+ * disk, on `rclone mount --vfs-cache-mode full`, on s3fs and on `storaged
+ * mount`, the three mounts against one s3rver on 127.0.0.1 (a bucket per
+ * tool; the write-back workloads go through a proxy in front of it).
  * Usage: node --import tsx bench/run.ts [--only storaged,rclone,s3fs] [--size 256MiB] (see --help).
  * Needs root, /dev/fuse and bench/setup.sh. Prints the markdown table and
  * saves bench/results/<date>.json and .md.
@@ -27,6 +28,7 @@ import { s3fsTarget } from './lib/targets/s3fs.js';
 import { prepareStoragedCli, storagedTarget } from './lib/targets/storaged.js';
 import type { Target, TargetEnvironment } from './lib/targets/types.js';
 import { bigListing, coldRead, emptyWorkVolume, streamMemory, writeReadCreate } from './lib/workloads.js';
+import { closeLatency, dedupWrites, WRITEBACK_WORKLOAD } from './lib/writeback.js';
 
 const benchDir = import.meta.dirname;
 const log = (message: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
@@ -53,6 +55,8 @@ async function benchTool(target: Target, ctx: Omit<ToolContext, 'target' | 'resu
     ['empty the bucket', emptyWorkVolume, chosen('write', 'create')],
     ['big listing', bigListing, chosen('list')],
     ['streaming memory', streamMemory, chosen('stream')],
+    [`dedup: the same file written ${WRITEBACK_WORKLOAD.copies} times`, dedupWrites, chosen('dedup')],
+    ['close latency, fast and slow backend', closeLatency, chosen('latency')],
   ];
   let first = true;
   for (const [name, phase, wanted] of phases) {
@@ -138,7 +142,8 @@ async function main(): Promise<void> {
       const local = !target.usesBucket;
       if (local && options.phases.includes('list')) await seedLocalFolder(join(workDir, 'local', 'list', 'many'), options.entries);
       const workVolume = local ? 'work' : await s3!.createBucket();
-      tools.push(await benchTool(target, { options, source, client: local ? null : client!, workVolume, listVolume: local ? 'list' : listBucket, log }));
+      const shared = { options, source, client: local ? null : client!, endpoint: local ? null : env.endpoint, log };
+      tools.push(await benchTool(target, { ...shared, workVolume, listVolume: local ? 'list' : listBucket }));
     }
   } finally {
     await cleanup();

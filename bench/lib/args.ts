@@ -7,10 +7,18 @@ export type ToolName = (typeof TOOL_NAMES)[number];
 /**
  * The parts of a tool's run (see bench/README.md): write, read (read back on
  * the same mount), create, ls (of the created files), cold (read after a
- * remount), list (the big listing), stream (streaming memory).
+ * remount), list (the big listing), stream (streaming memory), and the
+ * write-back workloads of issue 4: dedup (the same file written ten times)
+ * and latency (close latency against a fast and a slow backend).
  */
-export const PHASE_NAMES = ['write', 'read', 'create', 'ls', 'cold', 'list', 'stream'] as const;
+export const PHASE_NAMES = ['write', 'read', 'create', 'ls', 'cold', 'list', 'stream', 'dedup', 'latency'] as const;
 export type PhaseName = (typeof PHASE_NAMES)[number];
+/**
+ * The phases run without --phases: those of issue 3. dedup and latency are
+ * asked for by name (or `--phases all`): they add ~10 minutes and ~3 GiB of
+ * scratch space per full run, and need the bench proxy.
+ */
+export const DEFAULT_PHASES: readonly PhaseName[] = ['write', 'read', 'create', 'ls', 'cold', 'list', 'stream'];
 /** Phases another one needs first: reads need the written files, ls the created ones. */
 const PHASE_NEEDS: Partial<Record<PhaseName, PhaseName>> = { read: 'write', cold: 'write', ls: 'create' };
 
@@ -29,7 +37,7 @@ export interface BenchOptions {
   entries: number;
   /** Repetitions of each timed workload (the median is reported). */
   runs: number;
-  /** Phases to run (those the chosen ones need included), in PHASE_NAMES order. */
+  /** Phases to run (those the chosen ones need included), in PHASE_NAMES order; default DEFAULT_PHASES. */
   phases: PhaseName[];
   /** A built storaged CLI (dist/cli/main.js) to use instead of compiling src/ privately. */
   storagedCli?: string;
@@ -39,7 +47,7 @@ export interface BenchOptions {
 
 const USAGE = `usage: node --import tsx bench/run.ts [--only local,rclone,s3fs,storaged] [--size 256MiB]
   [--stream-size 2GiB] [--files 500] [--file-size 4KiB] [--entries 10000] [--runs 3]
-  [--phases ${PHASE_NAMES.join(',')}]
+  [--phases ${DEFAULT_PHASES.join(',')} | all | LIST with ${PHASE_NAMES.filter((p) => !DEFAULT_PHASES.includes(p)).join(',')}]
   [--storaged-cli dist/cli/main.js] [--results-dir bench/results | --no-save]`;
 
 /** Parses argv (without node and the script); throws with the usage text on anything unknown. */
@@ -52,7 +60,7 @@ export function parseArgs(argv: string[], defaultResultsDir: string): BenchOptio
     fileSize: 4096,
     entries: 10_000,
     runs: 3,
-    phases: [...PHASE_NAMES],
+    phases: [...DEFAULT_PHASES],
     resultsDir: defaultResultsDir,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -105,8 +113,9 @@ export function parseArgs(argv: string[], defaultResultsDir: string): BenchOptio
   return options;
 }
 
-/** A comma-separated phase list, with the phases they need added, in PHASE_NAMES order. */
+/** A comma-separated phase list (or `all`), with the phases they need added, in PHASE_NAMES order. */
 function parsePhases(value: string): PhaseName[] {
+  if (value === 'all') return [...PHASE_NAMES];
   const chosen = new Set<PhaseName>();
   for (const name of value.split(',')) {
     if (!(PHASE_NAMES as readonly string[]).includes(name)) throw new Error(`unknown phase '${name}' in --phases\n${USAGE}`);

@@ -31,6 +31,8 @@ export interface ToolContext {
   source: SourceFile;
   /** Client of the shared s3rver (null for the local baseline). */
   client: S3Client | null;
+  /** http://127.0.0.1:PORT of the shared s3rver (null for the local baseline). */
+  endpoint: string | null;
   /** The tool's own bucket (or local folder name) for writes. */
   workVolume: string;
   /** The bucket (or local folder name) holding `many/` with options.entries objects. */

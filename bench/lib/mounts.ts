@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import type { DiskStatus } from '../../src/daemon/status.js';
 import { run, sleep, type Daemon } from './proc.js';
 
 /** Mount points in /proc/self/mountinfo escape space, tab, newline and backslash as octal. */
@@ -53,17 +54,25 @@ export interface Mounted {
   readonly pid: number | null;
   /** Stops the serving process and removes the mount; safe to call twice. */
   unmount(): Promise<void>;
+  /** The tool's cache folder for this mount, when it keeps one on disk. */
+  readonly cacheDir?: string;
+  /** storaged only: the mount's `storaged status --json` (an array with one DiskStatus). */
+  status?(): Promise<DiskStatus[]>;
 }
+
+/** What a tool's target adds to a FUSE mount (see Mounted). */
+export type MountExtras = Pick<Mounted, 'cacheDir' | 'status'>;
 
 /** Every mount still up, so that an interrupted run can take them all down. */
 export const liveMounts = new Set<Mounted>();
 
 /**
  * Starts `command args` in the foreground as the process serving a FUSE
- * mount at `dir`, and resolves once the mount is there. On failure the
- * process is stopped by pid and the mount point cleaned before rethrowing.
+ * mount at `dir`, and resolves once the mount is there (with the target's
+ * `extras`). On failure the process is stopped by pid and the mount point
+ * cleaned before rethrowing.
  */
-export async function fuseMount(daemonStart: () => Daemon, dir: string): Promise<Mounted> {
+export async function fuseMount(daemonStart: () => Daemon, dir: string, extras: MountExtras = {}): Promise<Mounted> {
   if (await isMounted(dir)) await run('fusermount', ['-uz', dir], { timeoutMs: 30_000 });
   const daemon = daemonStart();
   try {
@@ -74,6 +83,7 @@ export async function fuseMount(daemonStart: () => Daemon, dir: string): Promise
   }
   let stopped: Promise<void> | undefined;
   const mounted: Mounted = {
+    ...extras,
     root: dir,
     pid: daemon.pid,
     unmount() {

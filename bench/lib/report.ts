@@ -2,6 +2,7 @@ import type { BenchOptions } from './args.js';
 import type { ToolResult } from './context.js';
 import type { MachineInfo } from './machine.js';
 import { METRICS, type MetricDefinition } from './metrics.js';
+import { WRITEBACK_WORKLOAD } from './writeback.js';
 
 /** The whole result of one bench run, as saved in bench/results/<date>.json. */
 export interface BenchReport {
@@ -20,6 +21,9 @@ const COLUMNS = ['local', 'rclone', 's3fs', 'storaged'] as const;
 function format(value: number | undefined, unit: MetricDefinition['unit']): string {
   if (value === undefined || Number.isNaN(value)) return '—';
   if (unit === 'ms') return value < 10 ? value.toFixed(1) : value.toFixed(0);
+  if (unit === 'x') return value.toFixed(2);
+  if (unit === 'files') return value.toFixed(0);
+  if (unit === 's') return value < 100 ? value.toFixed(1) : value.toFixed(0);
   return value < 10 ? value.toFixed(2) : value.toFixed(0);
 }
 
@@ -45,6 +49,10 @@ function label(metric: MetricDefinition, options: BenchReport['options']): strin
     fileSize: bytes(options.fileSize),
     entries: options.entries.toLocaleString('en-US'),
     streamSize: bytes(options.streamSize),
+    copies: String(WRITEBACK_WORKLOAD.copies),
+    latencyFiles: String(WRITEBACK_WORKLOAD.latencyFiles),
+    latencyFileSize: bytes(WRITEBACK_WORKLOAD.latencyFileSize),
+    slowBackend: `+${WRITEBACK_WORKLOAD.slowDelayMs} ms per request, ${WRITEBACK_WORKLOAD.slowBytesPerSecond / 1e6} MB/s`,
   };
   return metric.label.replace(/\{(\w+)\}/g, (_m, name: string) => values[name] ?? name);
 }
@@ -68,7 +76,11 @@ function targetText(metric: MetricDefinition, storaged: number | undefined, rclo
   return `${wanted}: ${met ? 'met' : 'missed'}`;
 }
 
-/** The markdown table of medians, with ratios storaged/rclone and storaged/s3fs and the issue's targets. */
+/**
+ * The markdown table of medians, with ratios storaged/rclone and
+ * storaged/s3fs and the issues' targets. Rows no tool has a number for (their
+ * phase was not run) are left out.
+ */
 export function markdownTable(report: BenchReport): string {
   const byTool = new Map(report.tools.map((t) => [t.tool, t]));
   const cell = (tool: string, metric: MetricDefinition) => {
@@ -81,6 +93,7 @@ export function markdownTable(report: BenchReport): string {
     `|---|---|${COLUMNS.map(() => '---:').join('|')}|---:|---:|---|`,
   ];
   for (const metric of METRICS) {
+    if (!report.tools.some((t) => t.metrics[metric.key] !== undefined && !Number.isNaN(t.metrics[metric.key]))) continue;
     const storaged = byTool.get('storaged')?.metrics[metric.key];
     const rclone = byTool.get('rclone')?.metrics[metric.key];
     const s3fs = byTool.get('s3fs')?.metrics[metric.key];
@@ -107,6 +120,9 @@ export function markdownReport(report: BenchReport): string {
     '',
     `Machine: ${m.nproc} cores (${m.cpuModel}), ${m.memoryGiB} GiB memory, kernel ${m.kernel}, Node ${m.node}, load average at start ${m.loadAverage.join(' ')}.`,
     `Parameters: ${bytes(o.size)} sequential file, ${o.runs} runs (median), ${o.files} files of ${bytes(o.fileSize)}, ${o.entries} entries listed, ${bytes(o.streamSize)} streamed. Run took ${report.durationSeconds.toFixed(0)} s.`,
+    ...(o.phases.includes('dedup') || o.phases.includes('latency')
+      ? [`Write-back workloads: the ${bytes(o.size)} file written ${WRITEBACK_WORKLOAD.copies} times (dedup), ${WRITEBACK_WORKLOAD.latencyFiles} files of ${bytes(WRITEBACK_WORKLOAD.latencyFileSize)} against s3rver directly and through a proxy adding ${WRITEBACK_WORKLOAD.slowDelayMs} ms per request at ${WRITEBACK_WORKLOAD.slowBytesPerSecond / 1e6} MB/s (latency), each once.`]
+      : []),
     `Versions: ${report.tools.map((t) => `${t.tool}: ${t.version}`).join('; ')}.`,
     '',
     markdownTable(report),

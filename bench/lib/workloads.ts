@@ -6,20 +6,22 @@ import { deletePrefix, hashObject, waitForCount, waitForObject } from './s3.js';
 import { dropCaches, run } from './proc.js';
 import { currentRssKiB, sampleRss } from './rss.js';
 import type { Mounted } from './mounts.js';
+import type { MountOptions } from './targets/types.js';
 
 const CHILDREN = resolve(import.meta.dirname, '../children');
-const UPLOAD_TIMEOUT_MS = 600_000;
+/** Longest wait for written files to show up in the bucket. */
+export const UPLOAD_TIMEOUT_MS = 600_000;
 const MB = 1e6;
 
 /** Runs a bench child script (TypeScript, through tsx) and parses the JSON line it prints. */
-async function child<T>(script: string, args: string[]): Promise<T> {
+export async function child<T>(script: string, args: string[]): Promise<T> {
   const { stdout } = await run(process.execPath, ['--import', 'tsx', join(CHILDREN, script), ...args], { captureStdout: true, timeoutMs: 1_800_000 });
   return JSON.parse(stdout.trim().split('\n').pop() ?? '') as T;
 }
 
-/** Mounts, runs `body`, and always unmounts (stopping the serving process by pid). */
-async function withMount<T>(ctx: ToolContext, volume: string, freshCache: boolean, body: (m: Mounted) => Promise<T>): Promise<T> {
-  const mounted = await ctx.target.mount(volume, { freshCache });
+/** Mounts (freshCache, or the options in full), runs `body`, and always unmounts (stopping the serving process by pid). */
+export async function withMount<T>(ctx: ToolContext, volume: string, options: boolean | MountOptions, body: (m: Mounted) => Promise<T>): Promise<T> {
+  const mounted = await ctx.target.mount(volume, typeof options === 'boolean' ? { freshCache: options } : options);
   try {
     return await body(mounted);
   } finally {

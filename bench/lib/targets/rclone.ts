@@ -11,7 +11,8 @@ import type { Target, TargetEnvironment } from './types.js';
  * remote (provider Other, path style) on the shared s3rver. AWS_CA_BUNDLE is
  * unset for it: rclone's S3 backend fails with it set against plain http.
  * Everything else is rclone's default (so writes are uploaded in the
- * background, --vfs-write-back 5s after close).
+ * background, --vfs-write-back 5s after close). A mount may be given another
+ * endpoint (a proxy in front of the same s3rver).
  */
 export function rcloneTarget(env: TargetEnvironment): Target {
   const caches = new CacheDirs(env.workDir, 'rclone');
@@ -22,7 +23,7 @@ export function rcloneTarget(env: TargetEnvironment): Target {
     name: 'rclone',
     usesBucket: true,
     version: async () => (await run('rclone', ['version'], { captureStdout: true })).stdout.split('\n')[0]!.trim(),
-    async mount(bucket, { freshCache }) {
+    async mount(bucket, { freshCache, endpoint }) {
       await writeFile(emptyConfig, '');
       const cache = await caches.get(bucket, freshCache);
       const dir = await newMountPoint(env.workDir, 'rclone');
@@ -32,14 +33,14 @@ export function rcloneTarget(env: TargetEnvironment): Target {
         '--cache-dir', cache,
         '--vfs-cache-mode', 'full',
         '--s3-provider', 'Other',
-        '--s3-endpoint', env.endpoint,
+        '--s3-endpoint', endpoint ?? env.endpoint,
         '--s3-region', S3RVER_REGION,
         '--s3-access-key-id', S3RVER_KEY,
         '--s3-secret-access-key', S3RVER_SECRET,
         '--s3-force-path-style=true',
         '--log-level', 'NOTICE',
       ];
-      return fuseMount(() => startDaemon('rclone', args, childEnv), dir);
+      return fuseMount(() => startDaemon('rclone', args, childEnv), dir, { cacheDir: cache });
     },
   };
 }

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { copyFile, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { DiskStatus } from '../../../src/daemon/status.js';
 import { S3RVER_KEY, S3RVER_REGION, S3RVER_SECRET } from '../../../test/support/servers/s3rver.js';
 import { fuseMount } from '../mounts.js';
 import { run, startDaemon } from '../proc.js';
@@ -44,7 +45,9 @@ export async function prepareStoragedCli(workDir: string, explicit?: string): Pr
 /**
  * `storaged mount s3 MNT --config CFG` in the foreground, with one s3 disk
  * on the shared s3rver (path style, acl off as s3rver needs) and the cache
- * (index + blocks) in a per-volume folder that a remount reuses.
+ * (index + blocks) in a per-volume folder that a remount reuses. A mount
+ * may be given another endpoint (a proxy in front of the same s3rver); its
+ * Mounted gives the cache folder and `storaged status --json` of the mount.
  */
 export function storagedTarget(env: TargetEnvironment, mainJs: string): Target {
   const caches = new CacheDirs(env.workDir, 'storaged');
@@ -59,22 +62,26 @@ export function storagedTarget(env: TargetEnvironment, mainJs: string): Target {
       const dirty = (await quiet('git', ['-C', repoRoot, 'status', '--porcelain', '--', 'src'])) !== '';
       return `storaged ${version}, commit ${commit}${dirty ? ' + uncommitted changes in src/' : ''}`;
     },
-    async mount(bucket, { freshCache }) {
+    async mount(bucket, { freshCache, endpoint }) {
       const cache = await caches.get(bucket, freshCache);
-      const config = join(cache, '..', `storaged-${bucket}.yaml`);
+      const config = `${cache}.yaml`;
       await writeFile(
         config,
         [
           'default: s3',
           `cache: { dir: ${JSON.stringify(cache)}, max_size: 20GiB }`,
           'disks:',
-          `  s3: { driver: s3, bucket: ${bucket}, endpoint: ${JSON.stringify(env.endpoint)}, region: ${S3RVER_REGION}, path_style: true, key: ${S3RVER_KEY}, secret: ${S3RVER_SECRET}, acl: false }`,
+          `  s3: { driver: s3, bucket: ${bucket}, endpoint: ${JSON.stringify(endpoint ?? env.endpoint)}, region: ${S3RVER_REGION}, path_style: true, key: ${S3RVER_KEY}, secret: ${S3RVER_SECRET}, acl: false }`,
           '',
         ].join('\n'),
       );
       const dir = await newMountPoint(env.workDir, 'storaged');
       const args = [mainJs, 'mount', 's3', dir, '--config', config];
-      return fuseMount(() => startDaemon(process.execPath, args, { ...process.env, STORAGED_DEBUG: '' }), dir);
+      const status = async (): Promise<DiskStatus[]> => {
+        const { stdout } = await run(process.execPath, [mainJs, '--config', config, 'status', dir, '--json'], { captureStdout: true, timeoutMs: 60_000 });
+        return JSON.parse(stdout) as DiskStatus[];
+      };
+      return fuseMount(() => startDaemon(process.execPath, args, { ...process.env, STORAGED_DEBUG: '' }), dir, { cacheDir: cache, status });
     },
   };
 }

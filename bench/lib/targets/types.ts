@@ -11,9 +11,17 @@ export interface Target {
   /**
    * Mounts `volume` at a new mount point in its own process. freshCache:
    * start from an empty cache folder (a cold mount); otherwise reuse the
-   * one the previous mount of this volume left (a remount).
+   * one the previous mount of this volume left (a remount). endpoint: talk
+   * to this S3 endpoint instead of the shared s3rver's (a proxy in front of
+   * it); ignored by the local baseline.
    */
-  mount(volume: string, options: { freshCache: boolean }): Promise<Mounted>;
+  mount(volume: string, options: MountOptions): Promise<Mounted>;
+}
+
+/** How one mount is made (see Target.mount). */
+export interface MountOptions {
+  freshCache: boolean;
+  endpoint?: string;
 }
 
 /** What every target needs to know about the run. */
