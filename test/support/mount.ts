@@ -170,3 +170,22 @@ export async function startMount(options: MountOptions): Promise<RunningMount> {
   }
   return { mountpoint, pid: child.pid ?? -1, configFile, output: () => log, stop };
 }
+
+/** What a `storaged` command run against a mount printed, and its exit code (null: killed after its time limit). */
+export interface MountCliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `storaged <args> --config <the mount's config>` (tsx on src/cli/main.ts); SIGTERM after `timeoutMs`. */
+export function storagedFor(mount: RunningMount, args: string[], timeoutMs = 60_000): Promise<MountCliRun> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      process.execPath,
+      ['--import', TSX_LOADER, CLI_MAIN, ...args, '--config', mount.configFile],
+      { cwd: repoRoot, env: { ...process.env, STORAGED_CONFIG: '' }, maxBuffer: 16 * 2 ** 20, timeout: timeoutMs },
+      (_err, stdout, stderr) => resolve({ code: child.exitCode, stdout, stderr }),
+    );
+  });
+}

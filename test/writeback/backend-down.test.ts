@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, open, readdir, rename, rm, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -7,9 +6,8 @@ import { performance } from 'node:perf_hooks';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DiskStatus } from '../../src/daemon/status.js';
-import { repoRoot } from '../support/cli.js';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
-import { isFuseMounted, lazyUnmount, startMount, type RunningMount } from '../support/mount.js';
+import { isFuseMounted, lazyUnmount, startMount, storagedFor, type RunningMount } from '../support/mount.js';
 import { S3RVER_KEY, S3RVER_SECRET, s3rverClient, startS3rver, type S3rver } from '../support/servers/s3rver.js';
 
 /**
@@ -31,7 +29,6 @@ const LARGE_BYTES = 6 * 2 ** 20;
 const CLOSE_LIMIT_MS = 30_000;
 /** Longest wait for `storaged sync` once the backend is back. */
 const SYNC_LIMIT_MS = 240_000;
-const CLI_MAIN = join(repoRoot, 'src/cli/main.ts');
 
 let s3: S3rver;
 let proxy: FaultProxy;
@@ -138,9 +135,9 @@ describe('the backend down for a minute', () => {
 
       await proxy.up();
       const syncStart = performance.now();
-      const sync = await storaged(mount, ['sync', mountpoint], SYNC_LIMIT_MS);
+      const sync = await storagedFor(mount, ['sync', mountpoint], SYNC_LIMIT_MS);
       if (sync.code !== 0) {
-        const status = await storaged(mount, ['status', mountpoint, '--json']);
+        const status = await storagedFor(mount, ['status', mountpoint, '--json']);
         expect.fail(`storaged sync exited ${sync.code} (null: still waiting after ${SYNC_LIMIT_MS} ms): ${sync.stderr}\n--- status:\n${status.stdout}\n--- mount output:\n${mount.output()}`);
       }
       console.log(`storaged sync after the outage: ${((performance.now() - syncStart) / 1000).toFixed(1)} s`);
@@ -175,20 +172,8 @@ async function withinLimit<T>(promise: Promise<T>, what: string, mount: RunningM
   }
 }
 
-/** Runs `storaged <args>` (tsx on src/cli/main.ts) with the mount's config; SIGTERM after `timeoutMs`. */
-function storaged(mount: RunningMount, args: string[], timeoutMs = 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = execFile(
-      process.execPath,
-      ['--import', 'tsx', CLI_MAIN, ...args, '--config', mount.configFile],
-      { cwd: repoRoot, env: { ...process.env, STORAGED_CONFIG: '' }, maxBuffer: 16 * 2 ** 20, timeout: timeoutMs },
-      (_err, stdout, stderr) => resolve({ code: child.exitCode, stdout, stderr }),
-    );
-  });
-}
-
 async function statusThroughCli(mount: RunningMount): Promise<DiskStatus[]> {
-  const run = await storaged(mount, ['status', mount.mountpoint, '--json']);
+  const run = await storagedFor(mount, ['status', mount.mountpoint, '--json']);
   expect(run.code, `storaged status: ${run.stderr}`).toBe(0);
   return JSON.parse(run.stdout) as DiskStatus[];
 }

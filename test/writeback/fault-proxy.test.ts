@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, open, readdir, rename, rm, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -6,9 +5,8 @@ import { join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DiskStatus } from '../../src/daemon/status.js';
-import { repoRoot } from '../support/cli.js';
 import { startFaultProxy, type FaultProxy, type FaultProxyOptions } from '../support/fault-proxy.js';
-import { isFuseMounted, lazyUnmount, startMount, type RunningMount } from '../support/mount.js';
+import { isFuseMounted, lazyUnmount, startMount, storagedFor, type RunningMount } from '../support/mount.js';
 import { S3RVER_KEY, S3RVER_SECRET, s3rverClient, startS3rver, type S3rver } from '../support/servers/s3rver.js';
 
 /**
@@ -34,7 +32,6 @@ const SMALL_FILES = 200;
 const LARGE_SIZES = [3 * MiB, 6 * MiB, 17 * MiB];
 /** Longest wait for `storaged sync`: a drain through these faults takes seconds. */
 const SYNC_LIMIT_MS = 120_000;
-const CLI_MAIN = join(repoRoot, 'src/cli/main.ts');
 
 let s3: S3rver;
 let direct: S3Client;
@@ -232,28 +229,16 @@ class Tree {
   }
 }
 
-/** Runs `storaged <args>` (tsx on src/cli/main.ts) with the mount's config; SIGTERM after `timeoutMs`. */
-function storaged(mount: RunningMount, args: string[], timeoutMs = 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = execFile(
-      process.execPath,
-      ['--import', 'tsx', CLI_MAIN, ...args, '--config', mount.configFile],
-      { cwd: repoRoot, env: { ...process.env, STORAGED_CONFIG: '' }, maxBuffer: 16 * MiB, timeout: timeoutMs },
-      (_err, stdout, stderr) => resolve({ code: child.exitCode, stdout, stderr }),
-    );
-  });
-}
-
 /** `storaged sync <mountpoint>`; on failure or timeout, fails with the mount's status and output. */
 async function syncThroughCli(mount: RunningMount, limitMs = SYNC_LIMIT_MS): Promise<void> {
-  const run = await storaged(mount, ['sync', mount.mountpoint], limitMs);
+  const run = await storagedFor(mount, ['sync', mount.mountpoint], limitMs);
   if (run.code === 0) return;
-  const status = await storaged(mount, ['status', mount.mountpoint, '--json']);
+  const status = await storagedFor(mount, ['status', mount.mountpoint, '--json']);
   expect.fail(`storaged sync exited ${run.code} (null: still waiting after ${limitMs} ms): ${run.stderr}\n--- status:\n${status.stdout}\n--- mount output:\n${mount.output()}`);
 }
 
 async function statusThroughCli(mount: RunningMount): Promise<DiskStatus[]> {
-  const run = await storaged(mount, ['status', mount.mountpoint, '--json']);
+  const run = await storagedFor(mount, ['status', mount.mountpoint, '--json']);
   expect(run.code, `storaged status: ${run.stderr}`).toBe(0);
   return JSON.parse(run.stdout) as DiskStatus[];
 }

@@ -1,7 +1,7 @@
 import { mkdtemp, rm, rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startMount, type MountExit, type RunningMount } from '../../support/mount.js';
+import { startMount, storagedFor, type MountExit, type RunningMount } from '../../support/mount.js';
 import { DISK, startBackend, type BackendKind } from './backends.js';
 import { mountedFs, xattrToolAvailable } from './mounted.js';
 import type { Target } from './target.js';
@@ -38,9 +38,9 @@ export async function mountedTarget(kind: BackendKind): Promise<Target> {
     mountpoint,
     vfs: () => null,
     async settle() {
-      // TODO: switch to `storaged sync <mountpoint>` through the CLI (it asks the running mount over its
-      // control socket) once the command exists in src/cli. Until then a remount: stopping drains the queue.
-      await remount();
+      // `storaged sync` asks the running mount over its control socket and returns once the backend has everything.
+      const run = await storagedFor(mount, ['sync', mountpoint], 120_000);
+      if (run.code !== 0) throw new Error(`storaged sync ${mountpoint} exited ${run.code}: ${run.stderr}\n${mount.output()}`);
     },
     remount,
     async close() {
