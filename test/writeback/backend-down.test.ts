@@ -3,12 +3,12 @@ import { mkdir, mkdtemp, open, readdir, rename, rm, unlink } from 'node:fs/promi
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DiskStatus } from '../../src/daemon/status.js';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
 import { isFuseMounted, lazyUnmount, startMount, storagedFor, type RunningMount } from '../support/mount.js';
-import { S3RVER_KEY, S3RVER_SECRET, s3rverClient, startS3rver, type S3rver } from '../support/servers/s3rver.js';
+import { S3RVER_KEY, S3RVER_SECRET, listBucketKeys, objectSha256, s3rverClient, startS3rver, type S3rver } from '../support/servers/s3rver.js';
 
 /**
  * Issue 4's third fault: the backend is down for a minute. Writes through the
@@ -179,20 +179,5 @@ async function statusThroughCli(mount: RunningMount): Promise<DiskStatus[]> {
 }
 
 /** Every key in the bucket, from s3rver itself. */
-async function listBucket(): Promise<string[]> {
-  const keys: string[] = [];
-  let token: string | undefined;
-  do {
-    const page = await direct.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
-    for (const object of page.Contents ?? []) keys.push(object.Key!);
-    token = page.NextContinuationToken;
-  } while (token);
-  return keys;
-}
-
-async function storedSha(key: string): Promise<string> {
-  const answer = await direct.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  const hash = createHash('sha256');
-  for await (const chunk of answer.Body as AsyncIterable<Uint8Array>) hash.update(chunk);
-  return hash.digest('hex');
-}
+const listBucket = () => listBucketKeys(direct, bucket);
+const storedSha = (key: string) => objectSha256(direct, bucket, key);

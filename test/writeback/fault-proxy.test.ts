@@ -2,12 +2,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, open, readdir, rename, rm, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DiskStatus } from '../../src/daemon/status.js';
 import { startFaultProxy, type FaultProxy, type FaultProxyOptions } from '../support/fault-proxy.js';
 import { isFuseMounted, lazyUnmount, startMount, storagedFor, type RunningMount } from '../support/mount.js';
-import { S3RVER_KEY, S3RVER_SECRET, s3rverClient, startS3rver, type S3rver } from '../support/servers/s3rver.js';
+import { S3RVER_KEY, S3RVER_SECRET, listBucketKeys, objectSha256, s3rverClient, startS3rver, type S3rver } from '../support/servers/s3rver.js';
 
 /**
  * Issue 4's second fault: a fault-injecting proxy between the mount and
@@ -244,23 +244,8 @@ async function statusThroughCli(mount: RunningMount): Promise<DiskStatus[]> {
 }
 
 /** Every key in the bucket, from s3rver itself. */
-async function listBucket(bucket: string): Promise<string[]> {
-  const keys: string[] = [];
-  let token: string | undefined;
-  do {
-    const page = await direct.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
-    for (const object of page.Contents ?? []) keys.push(object.Key!);
-    token = page.NextContinuationToken;
-  } while (token);
-  return keys;
-}
-
-async function storedSha(bucket: string, key: string): Promise<string> {
-  const answer = await direct.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  const hash = createHash('sha256');
-  for await (const chunk of answer.Body as AsyncIterable<Uint8Array>) hash.update(chunk);
-  return hash.digest('hex');
-}
+const listBucket = (bucket: string) => listBucketKeys(direct, bucket);
+const storedSha = (bucket: string, key: string) => objectSha256(direct, bucket, key);
 
 async function anyMounted(list: RunningMount[]): Promise<boolean> {
   for (const mount of list) if (await isFuseMounted(mount.mountpoint)) return true;

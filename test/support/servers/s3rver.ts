@@ -2,7 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { CreateBucketCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { createHash } from 'node:crypto';
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { freePort, startServer, type ServerProcess } from '../process.js';
 
 /** The account s3rver always knows (it does not check V4 signatures, only the key id). */
@@ -88,4 +89,24 @@ export async function startS3rver(options: { logRequests?: boolean } = {}): Prom
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** Every key in `bucket`, read from the server itself (all pages). */
+export async function listBucketKeys(client: S3Client, bucket: string): Promise<string[]> {
+  const keys: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
+    for (const object of page.Contents ?? []) keys.push(object.Key!);
+    token = page.NextContinuationToken;
+  } while (token);
+  return keys;
+}
+
+/** sha256 hex of the object `key` in `bucket`, streamed from the server. */
+export async function objectSha256(client: S3Client, bucket: string, key: string): Promise<string> {
+  const answer = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  const hash = createHash('sha256');
+  for await (const chunk of answer.Body as AsyncIterable<Uint8Array>) hash.update(chunk);
+  return hash.digest('hex');
 }
