@@ -1,4 +1,5 @@
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { PerRequestRetryStrategy } from './retry-strategy.js';
 import type { S3Settings } from './settings.js';
 
 /**
@@ -10,6 +11,8 @@ import type { S3Settings } from './settings.js';
  *   inside the object: silent corruption.
  * - bounded connect and idle timeouts and `maxAttempts`, so an unreachable
  *   endpoint fails in seconds rather than minutes of retries.
+ * - every request retried on its own, without the SDK's client-wide retry
+ *   quota (PerRequestRetryStrategy).
  * No I/O happens here.
  */
 export function createS3Client(settings: S3Settings): S3Client {
@@ -17,6 +20,7 @@ export function createS3Client(settings: S3Settings): S3Client {
     region: settings.region,
     forcePathStyle: settings.pathStyle,
     maxAttempts: settings.maxAttempts,
+    retryStrategy: new PerRequestRetryStrategy(settings.maxAttempts),
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     // An options object: the SDK builds its own NodeHttpHandler from it, so
