@@ -114,8 +114,8 @@ describe('write-back through a fault-injecting proxy', () => {
     await expectBucketToHold(bucket, tree);
   }, 600_000);
 
-  // A directory rename makes lasting progress under sustained faults (each step retries on its own), even with
-  // the SDK's own retries off (as once its retry quota is spent in a long stretch of errors).
+  // A directory rename makes lasting progress under sustained faults (each request retries on its own, and a
+  // retry of the whole rename goes on where it stopped), even with the SDK's own retries off.
   it('renames a directory of uploaded files under sustained faults without the SDK retrying', async () => {
     const { bucket, proxy, mount, tree } = await faultyMount('rename-dir', { seed: 5, resetRate: 0.15, errorRate: 0.15, timing: 'before' }, 'max_attempts: 1');
     try {
@@ -125,7 +125,7 @@ describe('write-back through a fault-injecting proxy', () => {
       proxy.setRates({ resetRate: 0.15, errorRate: 0.15 });
       await tree.renameDir('album', 'album-2024');
       await tree.write('after-the-rename.txt', 100); // waits behind the rename
-      await syncThroughCli(mount, 60_000);
+      await syncThroughCli(mount, 90_000);
     } finally {
       proxy.setRates({ resetRate: 0, errorRate: 0 });
       await mount.stop();

@@ -3,7 +3,8 @@ import { FsError, fromSystemError, isFsError } from '../../core/errors.js';
 import type { Journal } from '../writeback/types.js';
 import type { VfsContext } from './context.js';
 import type { Gate } from './queues.js';
-import { opMarks, PERMANENT_CODES, runOp, type NamespaceOp } from './remote-ops.js';
+import { opMarks, runOp, type NamespaceOp } from './remote-ops.js';
+import { PERMANENT_CODES } from './request-retry.js';
 import type { SyncLedger } from './sync-ledger.js';
 import type { SyncSettings } from './sync.js';
 import type { Ino } from './types.js';
@@ -121,7 +122,7 @@ export class NamespaceRunner {
         const swept = await this.requests.add(async () => {
           this.ledger.inFlight.set(id, path);
           try {
-            return await runOp(this.ctx, op);
+            return await runOp(this.ctx, op, this.stopping);
           } finally {
             this.ledger.inFlight.delete(id);
           }

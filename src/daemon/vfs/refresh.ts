@@ -6,6 +6,7 @@ import { isSymlinkStat, remoteChildFromStat } from '../meta/posix-metadata.js';
 import { saveOpenFiles } from './commit.js';
 import type { VfsContext } from './context.js';
 import { mapLimit } from './queues.js';
+import { QUICK_RETRY, retryRequest } from './request-retry.js';
 import type { Ino } from './types.js';
 
 /** Longest symlink target read from the backend (PATH_MAX); a bigger "symlink" object stays a file. */
@@ -22,7 +23,8 @@ const AWAITED_ATTEMPTS = 4;
  * directory never listed is listed before it is answered (the caller
  * waits); one listed longer ago than the refresh TTL is answered from the
  * index at once and listed again in the background. At most one listing per
- * directory runs at a time; callers share it.
+ * directory runs at a time; callers share it. Each request of a listing
+ * retries a few quick times (QUICK_RETRY) before the caller sees EIO.
  */
 export class Refresher {
   private readonly running = new Map<Ino, Promise<boolean>>();
@@ -76,7 +78,7 @@ export class Refresher {
     const entries: FileStat[] = [];
     let cursor: string | undefined;
     do {
-      const page = await ctx.driver.list(path, { recursive: false, ...(cursor !== undefined ? { cursor } : {}) });
+      const page = await retryRequest(() => ctx.driver.list(path, { recursive: false, ...(cursor !== undefined ? { cursor } : {}) }), undefined, QUICK_RETRY);
       entries.push(...page.entries);
       cursor = page.cursor;
     } while (cursor !== undefined);
@@ -118,7 +120,7 @@ export class Refresher {
       if (wantsMetadata && entry.metadata === undefined) {
         if (unchanged) return { ...remoteChildFromStat(entry, known.type === 'symlink' ? known.target : undefined), ...knownAttributes(known) };
         try {
-          stat = await ctx.driver.stat(entry.path);
+          stat = await retryRequest(() => ctx.driver.stat(entry.path), undefined, QUICK_RETRY);
         } catch (err) {
           if (isFsError(err, 'ENOENT')) return undefined; // deleted since the listing
           throw err;
@@ -150,7 +152,7 @@ function knownAttributes(node: NodeRow): Partial<RemoteChild> {
 async function readSmall(ctx: VfsContext, path: string): Promise<string | undefined> {
   let stream: Readable;
   try {
-    stream = await ctx.driver.read(path);
+    stream = await retryRequest(() => ctx.driver.read(path), undefined, QUICK_RETRY);
   } catch (err) {
     if (isFsError(err, 'ENOENT')) return undefined;
     throw err;

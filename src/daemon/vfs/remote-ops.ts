@@ -6,6 +6,7 @@ import type { VfsContext } from './context.js';
 import { rebindOpenFile } from './lifecycle.js';
 import { joinKey, parentKey } from './names.js';
 import { mapLimit } from './queues.js';
+import { retryRequest } from './request-retry.js';
 import type { JournalOp } from '../writeback/types.js';
 import type { Ino } from './types.js';
 
@@ -18,25 +19,6 @@ import type { Ino } from './types.js';
 
 /** Parallel backend requests of a directory rename. */
 const RENAME_CONCURRENCY = 8;
-
-/** Codes no retry fixes: operations failing with them are given up after a few attempts. */
-export const PERMANENT_CODES: ReadonlySet<string> = new Set(['EINVAL', 'ENAMETOOLONG', 'EACCES', 'EPERM', 'ENOTSUP', 'EROFS', 'ENOTDIR', 'EISDIR', 'EEXIST']);
-
-/** Attempts, and the first pause between them (doubling), of one step of a directory rename. */
-const STEP_ATTEMPTS = 6;
-const STEP_DELAY_MS = 100;
-
-/** Runs one idempotent step, retrying transient failures a few times before the whole operation counts as failed. */
-async function step<T>(run: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await run();
-    } catch (err) {
-      if (attempt >= STEP_ATTEMPTS || (isFsError(err) && PERMANENT_CODES.has(err.code))) throw err;
-      await new Promise((resolve) => setTimeout(resolve, STEP_DELAY_MS * 2 ** (attempt - 1)));
-    }
-  }
-}
 
 /** A namespace operation of the journal (every kind but 'upload'). */
 export type NamespaceOp = Exclude<JournalOp, { kind: 'upload' }>;
@@ -62,8 +44,9 @@ export function opMarks(op: NamespaceOp): { dirs: string[]; subtrees: string[] }
 /**
  * Does `op` on the backend. Resolves to the keys of objects a directory
  * rename moved without the index knowing them (to be listed), else [].
+ * `signal` (the sync stopping) ends a rename's request retries early.
  */
-export async function runOp(ctx: VfsContext, op: NamespaceOp): Promise<string[]> {
+export async function runOp(ctx: VfsContext, op: NamespaceOp, signal?: AbortSignal): Promise<string[]> {
   switch (op.kind) {
     case 'mkdir':
       await ctx.driver.createDirectory(op.key);
@@ -82,10 +65,10 @@ export async function runOp(ctx: VfsContext, op: NamespaceOp): Promise<string[]>
       if (ctx.index.get(op.ino)?.remote) await ctx.driver.copy(op.from, op.to);
       return [];
     case 'rename-file':
-      await moveObject(ctx, op.ino, op.from, op.to, op.replaced);
+      await moveObject(ctx, op.ino, op.from, op.to, op.replaced, signal);
       return [];
     case 'rename-dir':
-      return moveDirectory(ctx, op.ino, op.from, op.to);
+      return moveDirectory(ctx, op, signal);
   }
 }
 
@@ -108,49 +91,81 @@ async function writeSymlink(ctx: VfsContext, ino: Ino, key: string): Promise<voi
 }
 
 /**
+ * The steps each directory rename has done (`dir:<rel>` markers made,
+ * `file:<ino>` files moved), kept across its retries in this process: a
+ * retry after one failed request among hundreds goes on where it stopped.
+ * (A replay after a restart redoes them; every step is idempotent.)
+ */
+const renameSteps = new WeakMap<NamespaceOp, Set<string>>();
+
+/**
  * Moves a renamed directory: creates the new markers, moves every file the
  * index knows below it (each on its own inode queue, behind its uploads),
  * then sweeps what the backend still has under the old prefix (entries of
  * never-listed subdirectories, objects written by other tools) and deletes
  * the old prefix. Resolves to the new keys of the swept objects.
  */
-async function moveDirectory(ctx: VfsContext, ino: Ino, from: string, to: string): Promise<string[]> {
-  // Each step retries on its own: one failed request among hundreds must not restart the whole move.
-  await step(() => ctx.driver.createDirectory(to));
-  const tree = await walkSubtree(ctx, ino);
-  await mapLimit(tree.directories, RENAME_CONCURRENCY, (rel) => step(() => ctx.driver.createDirectory(joinKey(to, rel))));
-  await mapLimit(tree.files, RENAME_CONCURRENCY, (file) =>
-    ctx.remote.run(file.ino, () => step(() => moveObject(ctx, file.ino, joinKey(from, file.rel), joinKey(to, file.rel), false))),
+async function moveDirectory(ctx: VfsContext, op: Extract<NamespaceOp, { kind: 'rename-dir' }>, signal?: AbortSignal): Promise<string[]> {
+  const { from, to } = op;
+  const done = renameSteps.get(op) ?? new Set<string>();
+  renameSteps.set(op, done);
+  const once = async (stepId: string, run: () => Promise<void>) => {
+    if (done.has(stepId)) return;
+    await run();
+    done.add(stepId);
+  };
+  await once('dir:', () => retryRequest(() => ctx.driver.createDirectory(to), signal));
+  const tree = await walkSubtree(ctx, op.ino);
+  await mapLimit(tree.directories, RENAME_CONCURRENCY, (rel) =>
+    once(`dir:${rel}`, () => retryRequest(() => ctx.driver.createDirectory(joinKey(to, rel)), signal)),
   );
-  const swept = await step(() => sweep(ctx, from, to));
-  await step(() => ctx.driver.deleteDirectory(from));
+  await mapLimit(tree.files, RENAME_CONCURRENCY, (file) =>
+    once(`file:${file.ino}`, () =>
+      ctx.remote.run(file.ino, () => moveObject(ctx, file.ino, joinKey(from, file.rel), joinKey(to, file.rel), false, signal)),
+    ),
+  );
+  const swept = await sweep(ctx, from, to, signal);
+  await retryRequest(() => ctx.driver.deleteDirectory(from), signal);
   return swept;
 }
 
-async function moveObject(ctx: VfsContext, ino: Ino, from: string, to: string, replaced: boolean): Promise<void> {
+async function moveObject(ctx: VfsContext, ino: Ino, from: string, to: string, replaced: boolean, signal?: AbortSignal): Promise<void> {
   const node = ctx.index.get(ino);
   if (node !== undefined && node.remote === undefined) {
     // Never uploaded: it lands at its new key on upload; the replaced target's object must not linger there.
-    if (replaced) await ctx.driver.delete(to);
+    if (replaced) await retryRequest(() => ctx.driver.delete(to), signal);
     return;
   }
-  if (node?.remote?.etag !== undefined && (await versionAt(ctx, to))?.etag === node.remote.etag) {
+  if (node?.remote?.etag !== undefined && (await supersededAtTarget(ctx, node.remote.etag, from, to, signal))) {
     // An upload that ran after the rename was recorded already put the current version at `to`
     // (or a replay finds the move done): moving `from` (an older version) there would undo it.
-    await ctx.driver.delete(from);
+    await retryRequest(() => ctx.driver.delete(from), signal);
     return;
   }
   try {
-    await ctx.driver.move(from, to);
+    // A retried move whose first try copied and deleted before its answer was lost finds no `from`: ENOENT below.
+    await retryRequest(() => ctx.driver.move(from, to), signal);
   } catch (err) {
     // Moved already (a replay after a crash) or gone from the backend: either way `to` is left alone.
     if (!isFsError(err, 'ENOENT')) throw err;
     ctx.logger.debug({ from, to }, 'rename: no object to move');
     return;
   }
-  await recordMovedVersion(ctx, ino, to);
+  await recordMovedVersion(ctx, ino, to, signal);
   // An open file reads and commits from the new key from now on.
   await rebindOpenFile(ctx, ino, to).catch((err: unknown) => ctx.logger.warn({ err, ino, key: to }, 'rename: open file not rebound'));
+}
+
+/**
+ * True when `from` must not be moved because the version the index holds
+ * (`etag`) is at `to` already while `from` has another. Asks about `from`
+ * first: usually it holds that version (one request answers), and a missing
+ * key costs object stores several requests.
+ */
+async function supersededAtTarget(ctx: VfsContext, etag: string, from: string, to: string, signal?: AbortSignal): Promise<boolean> {
+  const source = await retryRequest(() => versionAt(ctx, from), signal);
+  if (source?.etag === etag) return false;
+  return (await retryRequest(() => versionAt(ctx, to), signal))?.etag === etag;
 }
 
 /**
@@ -158,8 +173,8 @@ async function moveObject(ctx: VfsContext, ino: Ino, from: string, to: string, r
  * delete): the index learns the one it has now, so the next upload's
  * conflict check (conflicts.ts) recognises our own object.
  */
-async function recordMovedVersion(ctx: VfsContext, ino: Ino, key: string): Promise<void> {
-  const moved = await versionAt(ctx, key);
+async function recordMovedVersion(ctx: VfsContext, ino: Ino, key: string, signal?: AbortSignal): Promise<void> {
+  const moved = await retryRequest(() => versionAt(ctx, key), signal);
   const node = ctx.index.get(ino);
   if (moved === undefined || node?.remote === undefined || moved.size !== node.remote.size || ctx.closed) return;
   if (moved.etag === node.remote.etag) return;
@@ -177,16 +192,16 @@ async function versionAt(ctx: VfsContext, key: string): Promise<FileStat | undef
 }
 
 /** Moves every file still under `from` on the backend to the same place under `to`; returns their new keys. */
-async function sweep(ctx: VfsContext, from: string, to: string): Promise<string[]> {
+async function sweep(ctx: VfsContext, from: string, to: string, signal?: AbortSignal): Promise<string[]> {
   const moved: string[] = [];
   let cursor: string | undefined;
   do {
-    const page = await ctx.driver.list(from, { recursive: true, ...(cursor !== undefined ? { cursor } : {}) });
+    const page = await retryRequest(() => ctx.driver.list(from, { recursive: true, ...(cursor !== undefined ? { cursor } : {}) }), signal);
     const files = page.entries.filter((entry) => entry.type === 'file');
     await mapLimit(files, RENAME_CONCURRENCY, async (entry) => {
       const rel = entry.path.slice(from.length + 1);
       ctx.logger.debug({ from: entry.path, to: joinKey(to, rel) }, 'rename: moving an object the index did not know');
-      await ctx.driver.move(entry.path, joinKey(to, rel)).then(
+      await retryRequest(() => ctx.driver.move(entry.path, joinKey(to, rel)), signal).then(
         () => void moved.push(joinKey(to, rel)),
         (err: unknown) => {
           if (!isFsError(err, 'ENOENT')) throw err;
