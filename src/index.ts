@@ -1,7 +1,9 @@
 /**
- * storaged as a library: the driver contract, the drivers and their
- * registry, and the core helpers (errors, paths, config, signed URLs).
+ * storaged as a library: the Storage facade (disks, fakes, events), the
+ * driver contract, the drivers and their registry, and the core helpers
+ * (errors, paths, config, signed URLs).
  */
+export * from './storage/index.js';
 export * from './core/index.js';
 export { createLogger, type Logger } from './core/logger.js';
 export type * from './drivers/types.js';

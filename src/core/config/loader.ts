@@ -24,6 +24,27 @@ export interface StoragedConfig {
   signingKey?: string;
   /** Disks by name, each validated against its driver's schema. */
   disks: Record<string, DiskConfig>;
+  /**
+   * Disks whose driver is one of `ConfigParseOptions.customDrivers` (drivers a
+   * library user registered, e.g. with Storage.extend), kept as written after
+   * `${VAR}` substitution: their builder validates them. Absent when none.
+   */
+  customDisks?: Record<string, CustomDiskConfig>;
+}
+
+/** A disk of a driver storaged does not know itself: the `driver` key plus whatever else was written. */
+export interface CustomDiskConfig {
+  driver: string;
+  [key: string]: unknown;
+}
+
+/** Options of loadConfig / parseConfig / parseConfigObject. */
+export interface ConfigParseOptions {
+  /**
+   * Driver names, besides the built-in ones, that disks may name. Such disks
+   * are not validated here; they land in `customDisks`.
+   */
+  customDrivers?: readonly string[];
 }
 
 /** Mount tuning shared by every mounted disk. */
@@ -70,9 +91,14 @@ export function findConfigFile(explicit?: string, env: NodeJS.ProcessEnv = proce
  * (code EINVAL) naming the file, the key and the problem; when several keys
  * are wrong, ConfigErrors lists them all.
  */
-export function loadConfig(explicit?: string, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): StoragedConfig {
+export function loadConfig(
+  explicit?: string,
+  env: NodeJS.ProcessEnv = process.env,
+  cwd = process.cwd(),
+  options: ConfigParseOptions = {},
+): StoragedConfig {
   const file = findConfigFile(explicit, env, cwd);
-  if (file === null) return parseConfig(EMBEDDED_DEFAULT_CONFIG, '<embedded default>', cwd, env, null);
+  if (file === null) return parseConfig(EMBEDDED_DEFAULT_CONFIG, '<embedded default>', cwd, env, null, options);
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -80,7 +106,7 @@ export function loadConfig(explicit?: string, env: NodeJS.ProcessEnv = process.e
     const code = (err as NodeJS.ErrnoException).code;
     throw new ConfigError(file, '', code === 'ENOENT' ? 'no such config file' : `cannot read: ${(err as Error).message}`);
   }
-  return parseConfig(text, file, dirname(file), env, file);
+  return parseConfig(text, file, dirname(file), env, file, options);
 }
 
 /** Validates config text; `name` is what errors call the file. */
@@ -90,6 +116,7 @@ export function parseConfig(
   baseDir: string,
   env: NodeJS.ProcessEnv = process.env,
   file: string | null = name,
+  options: ConfigParseOptions = {},
 ): StoragedConfig {
   const tokenized = tokenizeEnv(text);
   const doc = parseDocument(tokenized.text, { prettyErrors: true, uniqueKeys: true });
@@ -99,6 +126,22 @@ export function parseConfig(
     throw new ConfigError(name, '', `invalid YAML${line ? ` at line ${line.line}, column ${line.col}` : ''}: ${first.message.split('\n')[0]}`);
   }
   const raw = substituteEnv(doc.toJS() ?? {}, tokenized.references, env, name);
+  return parseConfigObject(raw, name, baseDir, file, options);
+}
+
+/**
+ * Validates an already parsed configuration (the config.yaml shape: snake_case
+ * keys, no `${VAR}` substitution) exactly as parseConfig does with a file's
+ * content; `name` is what errors call its source. Relative paths resolve
+ * against `baseDir`. Throws ConfigError / ConfigErrors (code EINVAL).
+ */
+export function parseConfigObject(
+  raw: unknown,
+  name: string,
+  baseDir: string,
+  file: string | null = null,
+  options: ConfigParseOptions = {},
+): StoragedConfig {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ConfigError(name, '', 'expected a mapping with a `disks:` key at the top level');
   }
@@ -111,8 +154,15 @@ export function parseConfig(
   }
 
   const disks: Record<string, DiskConfig> = {};
+  const customDisks: Record<string, CustomDiskConfig> = {};
+  const customDrivers = options.customDrivers ?? [];
   for (const [diskName, diskRaw] of Object.entries(root.data.disks)) {
-    const parsed = parseDisk(diskName, diskRaw, name);
+    const custom = asCustomDisk(diskRaw, customDrivers);
+    if (custom !== undefined) {
+      customDisks[diskName] = custom;
+      continue;
+    }
+    const parsed = parseDisk(diskName, diskRaw, name, customDrivers);
     if (parsed instanceof Array) problems.push(...parsed);
     else disks[diskName] = resolveDiskPaths(parsed, baseDir);
   }
@@ -162,25 +212,47 @@ export function parseConfig(
     },
     ...(root.data.signing_key !== undefined ? { signingKey: root.data.signing_key } : {}),
     disks,
+    ...(Object.keys(customDisks).length > 0 ? { customDisks } : {}),
   };
 }
 
-function parseDisk(diskName: string, raw: unknown, file: string): DiskConfig | ConfigError[] {
+/**
+ * Validates one disk's config (config.yaml shape, snake_case keys) against
+ * its driver's schema, as loadConfig does for each entry of `disks:`; a local
+ * root or gcs key_file that is relative resolves against `baseDir` (default:
+ * the working directory). `source` is what errors call the origin (default
+ * '<runtime>'). Throws ConfigErrors (code EINVAL) naming `disks.<name>.<key>`.
+ */
+export function parseDiskConfig(diskName: string, raw: unknown, options: { source?: string; baseDir?: string } = {}): DiskConfig {
+  const parsed = parseDisk(diskName, raw, options.source ?? '<runtime>', []);
+  if (parsed instanceof Array) throw new ConfigErrors(parsed);
+  return resolveDiskPaths(parsed, options.baseDir ?? process.cwd());
+}
+
+function asCustomDisk(raw: unknown, customDrivers: readonly string[]): CustomDiskConfig | undefined {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return undefined;
+  const driver = (raw as { driver?: unknown }).driver;
+  if (typeof driver !== 'string' || !customDrivers.includes(driver) || driver in diskSchemas) return undefined;
+  return { ...(raw as Record<string, unknown>), driver };
+}
+
+function parseDisk(diskName: string, raw: unknown, file: string, customDrivers: readonly string[]): DiskConfig | ConfigError[] {
   const key = `disks.${diskName}`;
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     return [new ConfigError(file, key, 'expected a mapping with a `driver:` key')];
   }
   const driver = (raw as { driver?: unknown }).driver;
+  const known = [...DRIVER_NAMES, ...customDrivers.filter((d) => !(d in diskSchemas))];
   if (driver === undefined) {
-    return [new ConfigError(file, `${key}.driver`, `required: one of ${DRIVER_NAMES.join(', ')}`)];
+    return [new ConfigError(file, `${key}.driver`, `required: one of ${known.join(', ')}`)];
   }
   if (typeof driver !== 'string' || !(driver in diskSchemas)) {
-    const hint = typeof driver === 'string' ? suggest(driver, DRIVER_NAMES) : undefined;
+    const hint = typeof driver === 'string' ? suggest(driver, known) : undefined;
     return [
       new ConfigError(
         file,
         `${key}.driver`,
-        `unknown driver '${String(driver)}'${hint ? ` (did you mean '${hint}'?)` : ''}; known drivers: ${DRIVER_NAMES.join(', ')}`,
+        `unknown driver '${String(driver)}'${hint ? ` (did you mean '${hint}'?)` : ''}; known drivers: ${known.join(', ')}`,
       ),
     ];
   }

@@ -1,0 +1,31 @@
+/**
+ * The library face: `Storage` (the default StorageManager), Disk, fakes for
+ * tests and storage events. `import { Storage } from 'storaged'`.
+ */
+export { Storage, StorageManager, type StorageManagerOptions, type BuildOptions } from './manager.js';
+export { Disk, type DiskOptions, type DiskPutOptions } from './disk.js';
+export { DiskReader, type DiskMetadata } from './disk-reader.js';
+export type { PutContents, BodyChunk } from './disk-body.js';
+export { Listing, DEFAULT_LIST_PAGE_SIZE } from './disk-listing.js';
+export { DEFAULT_MAX_REWRITE_BYTES, type RewriteOptions } from './disk-rewrite.js';
+export { LazyDriver, type DriverSource } from './driver-source.js';
+export type { AnyDiskConfig, DiskBuilder, DiskBuildContext } from './builders.js';
+export type { ConfigInput } from './manager-config.js';
+export type { DefaultDiskMethods } from './default-disk.js';
+export { FakeDisk, createFakeDisk, type FakeOptions } from './fake.js';
+export type { CountOptions } from './fake-assertions.js';
+export {
+  StorageEvents,
+  logListenerError,
+  type StorageEvent,
+  type StorageEventBase,
+  type StorageEventMap,
+  type StorageEventName,
+  type StorageListener,
+  type ListenerErrorHandler,
+  type WrittenEvent,
+  type DeletedEvent,
+  type TransferEvent,
+  type DirectoryEvent,
+  type VisibilityEvent,
+} from './events.js';
