@@ -2,12 +2,11 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { s3DiskSchema, type S3DiskConfig } from '../../src/core/config/schema.js';
 import { createS3Driver, type S3DriverOverrides } from '../../src/drivers/s3/index.js';
 import { createS3Client } from '../../src/drivers/s3/client.js';
 import { resolveS3Settings } from '../../src/drivers/s3/settings.js';
 import type { StorageDriver } from '../../src/drivers/types.js';
-import { S3RVER_KEY, S3RVER_REGION, S3RVER_SECRET, startS3rver, type S3rver } from '../support/servers/s3rver.js';
+import { s3rverDiskConfig, startS3rver, type S3rver } from '../support/servers/s3rver.js';
 
 /** POSIX attributes as a deduplicating copy gives them. */
 const ATTRIBUTES = { 'storaged-mode': '33188', 'storaged-uid': '1000', 'storaged-gid': '100', 'storaged-mtime-ns': '1700000000123456789' };
@@ -24,7 +23,7 @@ describe('s3 copy with replacement metadata (s3rver)', () => {
   const clients: S3Client[] = [];
   const open = async (overrides: S3DriverOverrides): Promise<{ driver: StorageDriver; client: S3Client; bucket: string }> => {
     const bucket = await server.createBucket();
-    const config = s3rverConfig(server, bucket);
+    const config = s3rverDiskConfig(server, bucket);
     const driver = createS3Driver(config, { diskName: 's3-copy' }, { acl: false, ...overrides });
     const client = createS3Client(resolveS3Settings(config, 's3-copy-raw'));
     drivers.push(driver);
@@ -95,18 +94,6 @@ describe('s3 copy with replacement metadata (s3rver)', () => {
   });
 });
 
-function s3rverConfig(server: S3rver, bucket: string): S3DiskConfig {
-  return s3DiskSchema.parse({
-    driver: 's3',
-    bucket,
-    region: S3RVER_REGION,
-    endpoint: server.endpoint,
-    path_style: true,
-    key: S3RVER_KEY,
-    secret: S3RVER_SECRET,
-    timeout: 10,
-  });
-}
 
 function md5(text: string): string {
   return createHash('md5').update(text).digest('hex');

@@ -4,7 +4,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { s3DiskSchema, type S3DiskConfig } from '../../src/core/config/schema.js';
 import { FsError } from '../../src/core/errors.js';
-import { createS3Driver, type S3DriverOverrides } from '../../src/drivers/s3/index.js';
+import { createS3Driver } from '../../src/drivers/s3/index.js';
 import { S3Adapter } from '../../src/drivers/s3/adapter.js';
 import { createS3Client } from '../../src/drivers/s3/client.js';
 import { decodeListing } from '../../src/drivers/s3/listing.js';
@@ -14,48 +14,22 @@ import { s3PublicUrl } from '../../src/drivers/s3/urls.js';
 import type { StorageDriver } from '../../src/drivers/types.js';
 import { describeConformance, type ConformanceFixture } from '../conformance/index.js';
 import { freePort } from '../support/process.js';
-import { S3RVER_KEY, S3RVER_REGION, S3RVER_SECRET, startS3rver, type S3rver } from '../support/servers/s3rver.js';
-
-/**
- * How s3rver differs from AWS, declared rather than hidden:
- * - its GetObjectAcl is a stub (always owner FULL_CONTROL) and it serves every
- *   object anonymously, so ACL visibility cannot be observed: acl off;
- * - it checks a presigned URL's expiry but not its V4 signature (a tampered
- *   URL is served): temporaryUrlSignatureEnforced off;
- * - it stores `<name>._S3rver_metadata.json` files, so a name can have at
- *   most 255 - 22 = 233 bytes;
- * - a CopyObject with MetadataDirective REPLACE onto an existing key keeps
- *   that key's old MD5 as ETag: replaceCopyKeepsOldEtag (see s3-copy.test.ts);
- * - its PutObject writes the object's file in place, so racing overwrites of
- *   one key interleave: that conformance case is skipped.
- */
-const S3RVER_OVERRIDES: S3DriverOverrides = {
-  acl: false,
-  replaceCopyKeepsOldEtag: true,
-  capabilities: {
-    temporaryUrlSignatureEnforced: false,
-    limits: { maxNameBytes: 255 - '._S3rver_metadata.json'.length, maxKeyBytes: 1024 },
-  },
-};
+import {
+  S3RVER_OVERRIDES,
+  S3RVER_RACING_OVERWRITES,
+  s3rverDiskConfig,
+  startS3rver,
+  type S3rver,
+} from '../support/servers/s3rver.js';
 
 function s3rverConfig(server: S3rver, bucket: string, extra: Partial<S3DiskConfig> = {}): S3DiskConfig {
-  return s3DiskSchema.parse({
-    driver: 's3',
-    bucket,
-    region: S3RVER_REGION,
-    endpoint: server.endpoint,
-    path_style: true,
-    key: S3RVER_KEY,
-    secret: S3RVER_SECRET,
-    timeout: 10,
-    ...extra,
-  });
+  return s3rverDiskConfig(server, bucket, extra);
 }
 
 let conformanceServer: S3rver | undefined;
 const fixture: ConformanceFixture = {
   name: 's3 (s3rver)',
-  racingOverwritesSkipReason: 's3rver writes objects in place: racing overwrites of one key interleave on its side',
+  racingOverwritesSkipReason: S3RVER_RACING_OVERWRITES,
   async start() {
     conformanceServer = await startS3rver();
   },

@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { s3DiskSchema, type S3DiskConfig } from '../../../src/core/config/schema.js';
+import type { S3DriverOverrides } from '../../../src/drivers/s3/index.js';
 import { freePort, startServer, type ServerProcess } from '../process.js';
 
 /** The account s3rver always knows (it does not check V4 signatures, only the key id). */
@@ -11,6 +13,46 @@ export const S3RVER_KEY = 'S3RVER';
 export const S3RVER_SECRET = 'S3RVER';
 /** s3rver's continuation tokens name this region; any other breaks pagination. */
 export const S3RVER_REGION = 'us-east-1';
+
+/**
+ * How s3rver differs from AWS, declared rather than hidden:
+ * - its GetObjectAcl is a stub (always owner FULL_CONTROL) and it serves every
+ *   object anonymously, so ACL visibility cannot be observed: acl off;
+ * - it checks a presigned URL's expiry but not its V4 signature (a tampered
+ *   URL is served): temporaryUrlSignatureEnforced off;
+ * - it stores `<name>._S3rver_metadata.json` files, so a name can have at
+ *   most 255 - 22 = 233 bytes;
+ * - a CopyObject with MetadataDirective REPLACE onto an existing key keeps
+ *   that key's old MD5 as ETag: replaceCopyKeepsOldEtag (see s3-copy.test.ts);
+ * - its PutObject writes the object's file in place, so racing overwrites of
+ *   one key interleave (S3RVER_RACING_OVERWRITES: the conformance case is skipped).
+ */
+export const S3RVER_OVERRIDES: S3DriverOverrides = {
+  acl: false,
+  replaceCopyKeepsOldEtag: true,
+  capabilities: {
+    temporaryUrlSignatureEnforced: false,
+    limits: { maxNameBytes: 255 - '._S3rver_metadata.json'.length, maxKeyBytes: 1024 },
+  },
+};
+
+/** The conformance fixture's racingOverwritesSkipReason for s3rver. */
+export const S3RVER_RACING_OVERWRITES = 's3rver writes objects in place: racing overwrites of one key interleave on its side';
+
+/** The s3 disk config of `bucket` on a running s3rver (`extra` keys as in config.yaml). */
+export function s3rverDiskConfig(server: { endpoint: string }, bucket: string, extra: Record<string, unknown> = {}): S3DiskConfig {
+  return s3DiskSchema.parse({
+    driver: 's3',
+    bucket,
+    region: S3RVER_REGION,
+    endpoint: server.endpoint,
+    path_style: true,
+    key: S3RVER_KEY,
+    secret: S3RVER_SECRET,
+    timeout: 10,
+    ...extra,
+  });
+}
 
 /** A running s3rver on 127.0.0.1, stopped and restarted by its own pid. */
 export interface S3rver {
