@@ -49,7 +49,11 @@ export interface ListOptions {
   recursive: boolean;
   /** Cursor from the previous page. */
   cursor?: string;
-  /** Upper bound on entries per page (drivers may return fewer). */
+  /**
+   * Entries to ask the backend for per page: a hint, not a bound. A page may
+   * hold fewer; an object store's page may hold a few more (the folders its
+   * keys imply, or servers counting files and folders apart).
+   */
   pageSize?: number;
 }
 
