@@ -44,10 +44,16 @@ export function stackedFixtures(name: string, wrap: Wrap): StackedFixture[] {
 }
 
 /** The fixture of one base (see stackedFixtures). */
-export function stackedFixture(base: BaseKind, name: string, wrap: Wrap): StackedFixture {
+export function stackedFixture(base: BaseKind, name: string, wrap: Wrap, options: StackOptions = {}): StackedFixture {
   if (base === 'memory') return memoryStack(name, wrap);
   if (base === 'local') return localStack(name, wrap);
-  return s3Stack(name, wrap);
+  return s3Stack(name, wrap, options.s3Config ?? {});
+}
+
+/** Options of stackedFixture. */
+export interface StackOptions {
+  /** Extra s3 disk config keys (config.yaml names) of the s3rver base, e.g. `{ upload_concurrency: 1 }`. */
+  s3Config?: Record<string, unknown>;
 }
 
 /** Turns a pair factory into the fixture's createDriver. */
@@ -111,7 +117,7 @@ function localStack(name: string, wrap: Wrap): StackedFixture {
   });
 }
 
-function s3Stack(name: string, wrap: Wrap): StackedFixture {
+function s3Stack(name: string, wrap: Wrap, s3Config: Record<string, unknown> = {}): StackedFixture {
   let server: S3rver | undefined;
   return withDriver({
     name: `${name} on s3 (s3rver)`,
@@ -127,7 +133,7 @@ function s3Stack(name: string, wrap: Wrap): StackedFixture {
     async createPair() {
       if (!server) throw new Error('s3rver not started');
       const bucket = await server.createBucket();
-      const config = s3rverDiskConfig(server, bucket);
+      const config = s3rverDiskConfig(server, bucket, s3Config);
       const inner = createS3Driver(config, { diskName: 'stacked-s3' }, S3RVER_OVERRIDES);
       const context: StackContext = { base: 's3', publicBaseUrl: `${server.endpoint}/${bucket}` };
       return { inner, outer: wrap(inner, context), context };
