@@ -2,6 +2,7 @@ import type { StoragedConfig } from '../core/config/loader.js';
 import { suggest } from '../core/config/errors.js';
 import { FsError } from '../core/errors.js';
 import type { StorageDriver } from '../drivers/types.js';
+import { checkDecoratorDisks } from './decorators/config-check.js';
 import { builtInBuilders, isBuiltInDriver, type AnyDiskConfig, type DiskBuilder } from './builders.js';
 import { installDefaultDiskMethods, type DefaultDiskMethods } from './default-disk.js';
 import { Disk, type DiskOptions } from './disk.js';
@@ -68,7 +69,7 @@ export class StorageManager {
    * disks from configureDisk and fakes stay.
    */
   useConfig(input: ConfigInput): this {
-    const config = loadManagerConfig(input, this.#where());
+    const config = checked(loadManagerConfig(input, this.#where()));
     this.#configInput = input;
     this.#config = config;
     this.#signingKey = undefined;
@@ -78,7 +79,7 @@ export class StorageManager {
 
   /** The configuration in use (loaded on the first call). Throws ConfigError / ConfigErrors (EINVAL). */
   config(): StoragedConfig {
-    this.#config ??= loadManagerConfig(this.#configInput, this.#where());
+    this.#config ??= checked(loadManagerConfig(this.#configInput, this.#where()));
     return this.#config;
   }
 
@@ -253,6 +254,8 @@ export class StorageManager {
       diskName: name,
       ...(key !== undefined ? { signingKey: key } : {}),
       baseDir: fromConfig ? this.config().baseDir : this.#cwd(),
+      source: fromConfig ? (this.config().file ?? '<config object>') : `configureDisk('${name}')`,
+      cacheDir: this.config().cache.dir,
       buildDriver: async (inner) => {
         if (chain.includes(inner)) {
           throw new FsError('EINVAL', `disk '${chain[0]}' wraps itself: ${[...chain, inner].join(' -> ')}`, { op: 'disk' });
@@ -303,6 +306,12 @@ installDefaultDiskMethods(StorageManager.prototype, (self) => (self as StorageMa
  * Storage.useConfig() points it elsewhere.
  */
 export const Storage = new StorageManager();
+
+/** The config, once its decorator disks passed checkDecoratorDisks (every problem reported at load, not at first use). */
+function checked(config: StoragedConfig): StoragedConfig {
+  checkDecoratorDisks(config);
+  return config;
+}
 
 function warnClose(name: string): (err: unknown) => void {
   return (err) => process.emitWarning(`storaged: closing disk '${name}' failed: ${err instanceof Error ? err.message : String(err)}`);

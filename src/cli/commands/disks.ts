@@ -1,13 +1,14 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
-import { diskLocation } from '../describe.js';
+import { describeDisk } from '../describe.js';
 import { columns, out } from '../output.js';
 
 /** One configured disk as `storaged disks --json` prints it. */
 export interface DiskSummary {
   name: string;
+  /** The driver; for a decorator disk, with what it wraps: `encrypted(s3)`. */
   driver: string;
-  /** Root folder, bucket, container or host (never a secret). */
+  /** Root folder, bucket, container or host, plus what decorators add (never a secret). */
   where: string;
   default: boolean;
 }
@@ -20,10 +21,10 @@ export function registerDisksCommand(program: Command, ctx: CliContext): void {
     .option('--json', 'print JSON instead of a table')
     .action(async (options: { json?: boolean }) => {
       const config = ctx.config;
-      const disks: DiskSummary[] = Object.entries(config.disks).map(([name, disk]) => ({
+      const decorators = ctx.decoratorDisks();
+      const disks: DiskSummary[] = ctx.diskNames().map((name) => ({
         name,
-        driver: disk.driver,
-        where: diskLocation(disk),
+        ...describeDisk(name, config, decorators),
         default: name === config.defaultDisk,
       }));
       if (options.json) {

@@ -1,6 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { CliContext } from '../context.js';
-import { diskLabel } from '../describe.js';
+import { describeDisk, diskLabel } from '../describe.js';
 import { oneLine } from '../errors.js';
 import { out } from '../output.js';
 import { probeDisk, type ProbeResult } from '../probe.js';
@@ -33,7 +33,7 @@ export function registerStorageTestCommand(program: Command, ctx: CliContext): v
         const result = await probes[i]!;
         failed ||= !result.ok;
         timedOut ||= !result.ok && result.timedOut;
-        await out(`${formatProbeLine(name.padEnd(width), diskLabel(ctx.diskConfig(name)), result)}\n`);
+        await out(`${formatProbeLine(name.padEnd(width), diskLabel(describeDisk(name, ctx.config, ctx.decoratorDisks())), result)}\n`);
       }
       if (failed) process.exitCode = 1;
       if (timedOut) await ctx.close().then(() => process.exit(1)); // a hung request must not keep us alive
