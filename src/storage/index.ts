@@ -29,3 +29,19 @@ export {
   type DirectoryEvent,
   type VisibilityEvent,
 } from './events.js';
+
+// Decorators: drivers wrapping a driver, stackable (scoped(encrypted(cached(s3)))); Storage.build(driver) makes a Disk of one.
+export { createScopedDriver, ScopedDriver, type ScopedOptions } from './decorators/scoped.js';
+export { createReadOnlyDriver, ReadOnlyDriver } from './decorators/read-only.js';
+export { createEncryptedDriver, type EncryptedOptions } from './decorators/encrypted/index.js';
+export {
+  createCachedDriver,
+  CachedDriver,
+  createMemoryCacheStore,
+  createFolderCacheStore,
+  createRedisCacheStore,
+  type CachedOptions,
+  type CacheStore,
+  type CacheCounters,
+} from './decorators/cached/index.js';
+export { createCdnDriver, CdnDriver, type CdnOptions, type CdnInvalidation, type InvalidationStats } from './decorators/cdn/index.js';
