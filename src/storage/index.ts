@@ -31,6 +31,7 @@ export {
 } from './events.js';
 
 // Decorators: drivers wrapping a driver, stackable (scoped(encrypted(cached(s3)))); Storage.build(driver) makes a Disk of one.
+export { ForwardingDriver } from './decorators/forwarding-driver.js';
 export { createScopedDriver, ScopedDriver, type ScopedOptions } from './decorators/scoped.js';
 export { createReadOnlyDriver, ReadOnlyDriver } from './decorators/read-only.js';
 export { createEncryptedDriver, type EncryptedOptions } from './decorators/encrypted/index.js';

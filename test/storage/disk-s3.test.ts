@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { s3DiskSchema } from '../../src/core/config/schema.js';
 import { createS3Driver } from '../../src/drivers/s3/index.js';
 import { Disk } from '../../src/storage/disk.js';
 import { StorageManager } from '../../src/storage/manager.js';
 import type { StorageEvent } from '../../src/storage/events.js';
 import { expectCode } from '../conformance/support.js';
-import { S3RVER_KEY, S3RVER_REGION, S3RVER_SECRET, startS3rver, type S3rver } from '../support/servers/s3rver.js';
+import { S3RVER_KEY, S3RVER_REGION, S3RVER_SECRET, s3rverDiskConfig, startS3rver, type S3rver } from '../support/servers/s3rver.js';
 
 /** One pass of the Disk facade basics on a real S3-compatible server (s3rver ignores ACLs: acl off). */
 describe('Disk on s3 (s3rver)', () => {
@@ -18,17 +17,7 @@ describe('Disk on s3 (s3rver)', () => {
   beforeAll(async () => {
     server = await startS3rver();
     bucket = await server.createBucket();
-    const config = s3DiskSchema.parse({
-      driver: 's3',
-      bucket,
-      region: S3RVER_REGION,
-      endpoint: server.endpoint,
-      path_style: true,
-      key: S3RVER_KEY,
-      secret: S3RVER_SECRET,
-      timeout: 10,
-    });
-    disk = new Disk(createS3Driver(config, { diskName: 's3' }, { acl: false }), { name: 's3' });
+    disk = new Disk(createS3Driver(s3rverDiskConfig(server, bucket), { diskName: 's3' }, { acl: false }), { name: 's3' });
     disk.on('*', (event) => void events.push(event));
   });
   afterAll(async () => {

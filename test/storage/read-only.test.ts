@@ -1,7 +1,8 @@
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryDriver } from '../../src/drivers/memory/index.js';
-import type { Checksum, CopyOptions, FileStat, ListOptions, ListPage, ReadOptions, StorageDriver, TemporaryUrlOptions, Visibility, WriteOptions, WriteResult } from '../../src/drivers/types.js';
+import type { Checksum, FileStat, ListOptions, ListPage, ReadOptions, StorageDriver, TemporaryUrlOptions, Visibility } from '../../src/drivers/types.js';
+import { ForwardingDriver } from '../../src/storage/decorators/forwarding-driver.js';
 import { createReadOnlyDriver } from '../../src/storage/decorators/read-only.js';
 import { describeBadInput } from '../conformance/bad-input.js';
 import { describeConcurrency } from '../conformance/concurrency.js';
@@ -19,69 +20,44 @@ import { stackedFixtures, type StackedFixture } from './support/decorator-fixtur
  * The read side of the conformance suite on read-only(memory|local|s3). The
  * whole suite cannot run on a read-only driver as it is (every area writes
  * its own files first), so each case talks to a SeededReadOnly: its changes
- * go to the inner driver, every read (stat, list, read, checksum,
- * visibility, url, temporaryUrl) through the read-only driver under test.
+ * are forwarded unchanged to the inner driver, every read (stat, list, read,
+ * checksum, visibility, url, temporaryUrl) goes through the read-only driver
+ * under test.
  * Left out: copy/move (only changes), the 64 MiB file and the outage
  * (the read-only driver hands the inner's streams and errors through untouched;
  * the scoped and cdn suites cover both for stacked drivers).
  */
-class SeededReadOnly implements StorageDriver {
-  readonly name: string;
+class SeededReadOnly extends ForwardingDriver {
   private readonly reader: StorageDriver;
 
-  constructor(private readonly inner: StorageDriver) {
-    this.reader = createReadOnlyDriver(inner);
-    this.name = `seeded ${this.reader.name}`;
+  constructor(inner: StorageDriver) {
+    const reader = createReadOnlyDriver(inner);
+    // The write side's capabilities (temporaryUploadUrl included); reads keep the inner's anyway.
+    super(inner, `seeded ${reader.name}`, inner.capabilities);
+    this.reader = reader;
   }
-  get capabilities() {
-    return this.inner.capabilities; // the write side's (temporaryUploadUrl included); reads keep the inner's anyway
-  }
-  stat(path: string): Promise<FileStat> {
+  override stat(path: string): Promise<FileStat> {
     return this.reader.stat(path);
   }
-  list(dir: string, options: ListOptions): Promise<ListPage> {
+  override list(dir: string, options: ListOptions): Promise<ListPage> {
     return this.reader.list(dir, options);
   }
-  read(path: string, options?: ReadOptions): Promise<Readable> {
+  override read(path: string, options?: ReadOptions): Promise<Readable> {
     return this.reader.read(path, options);
   }
-  getVisibility(path: string): Promise<Visibility> {
+  override getVisibility(path: string): Promise<Visibility> {
     return this.reader.getVisibility(path);
   }
-  checksum(path: string): Promise<Checksum> {
+  override checksum(path: string): Promise<Checksum> {
     return this.reader.checksum(path);
   }
-  url(path: string): string {
+  override url(path: string): string {
     return this.reader.url(path);
   }
-  temporaryUrl(path: string, options: TemporaryUrlOptions): Promise<string> {
+  override temporaryUrl(path: string, options: TemporaryUrlOptions): Promise<string> {
     return this.reader.temporaryUrl(path, options);
   }
-  write(path: string, body: Readable | Uint8Array, options?: WriteOptions): Promise<WriteResult> {
-    return this.inner.write(path, body, options);
-  }
-  delete(path: string): Promise<void> {
-    return this.inner.delete(path);
-  }
-  createDirectory(path: string, options?: WriteOptions): Promise<void> {
-    return this.inner.createDirectory(path, options);
-  }
-  deleteDirectory(path: string): Promise<void> {
-    return this.inner.deleteDirectory(path);
-  }
-  copy(from: string, to: string, options?: CopyOptions): Promise<void> {
-    return this.inner.copy(from, to, options);
-  }
-  move(from: string, to: string): Promise<void> {
-    return this.inner.move(from, to);
-  }
-  setVisibility(path: string, visibility: Visibility): Promise<void> {
-    return this.inner.setVisibility(path, visibility);
-  }
-  temporaryUploadUrl(path: string, options: TemporaryUrlOptions): Promise<string> {
-    return this.inner.temporaryUploadUrl(path, options);
-  }
-  close(): Promise<void> {
+  override close(): Promise<void> {
     return this.reader.close(); // closes the inner driver too
   }
 }

@@ -1,18 +1,8 @@
 import type { Readable } from 'node:stream';
 import { FsError } from '../../core/errors.js';
 import { normalizeDirectory, normalizeKey } from '../../core/paths.js';
-import type {
-  Checksum,
-  DriverCapabilities,
-  FileStat,
-  ListOptions,
-  ListPage,
-  ReadOptions,
-  StorageDriver,
-  TemporaryUrlOptions,
-  Visibility,
-  WriteResult,
-} from '../../drivers/types.js';
+import type { StorageDriver, WriteResult } from '../../drivers/types.js';
+import { ForwardingDriver } from './forwarding-driver.js';
 
 /**
  * A driver that lets reads through and refuses every change: write, delete,
@@ -23,82 +13,46 @@ import type {
  * getVisibility, checksum, url and temporaryUrl pass through unchanged.
  * Capabilities are the inner driver's, except temporaryUploadUrl (false).
  */
-export class ReadOnlyDriver implements StorageDriver {
-  readonly name: string;
-  readonly capabilities: DriverCapabilities;
-
-  constructor(private readonly inner: StorageDriver) {
-    this.name = `read-only(${inner.name})`;
-    this.capabilities = { ...inner.capabilities, temporaryUploadUrl: false };
+export class ReadOnlyDriver extends ForwardingDriver {
+  constructor(inner: StorageDriver) {
+    super(inner, `read-only(${inner.name})`, { ...inner.capabilities, temporaryUploadUrl: false });
   }
 
-  stat(path: string): Promise<FileStat> {
-    return this.inner.stat(path);
-  }
-
-  list(dir: string, options: ListOptions): Promise<ListPage> {
-    return this.inner.list(dir, options);
-  }
-
-  read(path: string, options?: ReadOptions): Promise<Readable> {
-    return this.inner.read(path, options);
-  }
-
-  async write(path: string, body: Readable | Uint8Array): Promise<WriteResult> {
+  override async write(path: string, body: Readable | Uint8Array): Promise<WriteResult> {
     // Refused before reading: release the caller's stream rather than leave it hanging.
     if (!(body instanceof Uint8Array)) body.destroy();
     throw this.refusal('write', this.fileKey(path));
   }
 
-  async delete(path: string): Promise<void> {
+  override async delete(path: string): Promise<void> {
     throw this.refusal('delete', this.fileKey(path));
   }
 
-  async createDirectory(path: string): Promise<void> {
+  override async createDirectory(path: string): Promise<void> {
     throw this.refusal('createDirectory', this.dirKey(path));
   }
 
-  async deleteDirectory(path: string): Promise<void> {
+  override async deleteDirectory(path: string): Promise<void> {
     throw this.refusal('deleteDirectory', this.dirKey(path));
   }
 
-  async copy(from: string, to: string): Promise<void> {
+  override async copy(from: string, to: string): Promise<void> {
     this.fileKey(from);
     throw this.refusal('copy', this.fileKey(to));
   }
 
-  async move(from: string, to: string): Promise<void> {
+  override async move(from: string, to: string): Promise<void> {
     const source = this.fileKey(from);
     this.fileKey(to);
     throw this.refusal('move', source);
   }
 
-  async setVisibility(path: string): Promise<void> {
+  override async setVisibility(path: string): Promise<void> {
     throw this.refusal('setVisibility', this.fileKey(path));
   }
 
-  getVisibility(path: string): Promise<Visibility> {
-    return this.inner.getVisibility(path);
-  }
-
-  checksum(path: string): Promise<Checksum> {
-    return this.inner.checksum(path);
-  }
-
-  url(path: string): string {
-    return this.inner.url(path);
-  }
-
-  temporaryUrl(path: string, options: TemporaryUrlOptions): Promise<string> {
-    return this.inner.temporaryUrl(path, options);
-  }
-
-  async temporaryUploadUrl(path: string): Promise<string> {
+  override async temporaryUploadUrl(path: string): Promise<string> {
     throw this.refusal('temporaryUploadUrl', this.fileKey(path));
-  }
-
-  async close(): Promise<void> {
-    await this.inner.close();
   }
 
   private fileKey(path: string): string {

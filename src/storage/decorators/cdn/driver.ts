@@ -2,20 +2,8 @@ import type { Readable } from 'node:stream';
 import { FsError, isFsError } from '../../../core/errors.js';
 import { normalizeDirectory, normalizeKey } from '../../../core/paths.js';
 import { encodeKeyForUrl } from '../../../core/signing.js';
-import type {
-  Checksum,
-  CopyOptions,
-  DriverCapabilities,
-  FileStat,
-  ListOptions,
-  ListPage,
-  ReadOptions,
-  StorageDriver,
-  TemporaryUrlOptions,
-  Visibility,
-  WriteOptions,
-  WriteResult,
-} from '../../../drivers/types.js';
+import type { CopyOptions, StorageDriver, Visibility, WriteOptions, WriteResult } from '../../../drivers/types.js';
+import { ForwardingDriver } from '../forwarding-driver.js';
 import { Invalidator, isHttpUrl, validateInvalidation, type CdnInvalidation, type InvalidationErrorHandler, type InvalidationStats } from './invalidation.js';
 
 /** Options of createCdnDriver. */
@@ -46,17 +34,12 @@ export interface CdnOptions {
  * by `timeoutMs`); a failed invalidation never fails the operation: it is
  * counted in `invalidations()` and passed to `onInvalidationError`.
  */
-export class CdnDriver implements StorageDriver {
-  readonly name: string;
-  readonly capabilities: DriverCapabilities;
+export class CdnDriver extends ForwardingDriver {
   private readonly baseUrl: string;
   private readonly basePath: string;
   private readonly invalidator: Invalidator;
 
-  constructor(
-    private readonly inner: StorageDriver,
-    options: CdnOptions,
-  ) {
+  constructor(inner: StorageDriver, options: CdnOptions) {
     if (!isHttpUrl(options.baseUrl)) {
       throw new FsError('EINVAL', `cdn disk: baseUrl '${options.baseUrl}' is not an http(s) URL`, { op: 'config' });
     }
@@ -65,11 +48,10 @@ export class CdnDriver implements StorageDriver {
       throw new FsError('EINVAL', `cdn disk: baseUrl '${options.baseUrl}' must not carry a query or fragment`, { op: 'config' });
     }
     validateInvalidation(options.invalidate ?? {});
+    super(inner, `cdn(${inner.name})`, { ...inner.capabilities, publicUrl: true });
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.basePath = parsed.pathname.replace(/\/+$/, '');
     this.invalidator = new Invalidator(options.invalidate ?? {}, options.onInvalidationError);
-    this.name = `cdn(${inner.name})`;
-    this.capabilities = { ...inner.capabilities, publicUrl: true };
   }
 
   /** Counters of invalidation calls since the driver was created. */
@@ -77,19 +59,7 @@ export class CdnDriver implements StorageDriver {
     return this.invalidator.snapshot();
   }
 
-  stat(path: string): Promise<FileStat> {
-    return this.inner.stat(path);
-  }
-
-  list(dir: string, options: ListOptions): Promise<ListPage> {
-    return this.inner.list(dir, options);
-  }
-
-  read(path: string, options?: ReadOptions): Promise<Readable> {
-    return this.inner.read(path, options);
-  }
-
-  async write(path: string, body: Readable | Uint8Array, options?: WriteOptions): Promise<WriteResult> {
+  override async write(path: string, body: Readable | Uint8Array, options?: WriteOptions): Promise<WriteResult> {
     let key: string;
     try {
       key = this.fileKey(path);
@@ -104,23 +74,19 @@ export class CdnDriver implements StorageDriver {
     return result;
   }
 
-  async delete(path: string): Promise<void> {
+  override async delete(path: string): Promise<void> {
     const key = this.fileKey(path);
     await this.inner.delete(key);
     await this.invalidate([key]);
   }
 
-  createDirectory(path: string, options?: WriteOptions): Promise<void> {
-    return this.inner.createDirectory(path, options);
-  }
-
-  async deleteDirectory(path: string): Promise<void> {
+  override async deleteDirectory(path: string): Promise<void> {
     const key = normalizeDirectory(path, this.capabilities.limits);
     await this.inner.deleteDirectory(key);
     if (this.invalidator.enabled) await this.invalidator.send([this.directoryPattern(key)]);
   }
 
-  async copy(from: string, to: string, options?: CopyOptions): Promise<void> {
+  override async copy(from: string, to: string, options?: CopyOptions): Promise<void> {
     const source = this.fileKey(from);
     const target = this.fileKey(to);
     const existed = await this.existedBefore(target);
@@ -128,7 +94,7 @@ export class CdnDriver implements StorageDriver {
     if (existed) await this.invalidate([target]);
   }
 
-  async move(from: string, to: string): Promise<void> {
+  override async move(from: string, to: string): Promise<void> {
     const source = this.fileKey(from);
     const target = this.fileKey(to);
     if (source === target) return this.inner.move(source, target);
@@ -137,34 +103,14 @@ export class CdnDriver implements StorageDriver {
     await this.invalidate(existed ? [source, target] : [source]);
   }
 
-  async setVisibility(path: string, visibility: Visibility): Promise<void> {
+  override async setVisibility(path: string, visibility: Visibility): Promise<void> {
     const key = this.fileKey(path);
     await this.inner.setVisibility(key, visibility);
     await this.invalidate([key]);
   }
 
-  getVisibility(path: string): Promise<Visibility> {
-    return this.inner.getVisibility(path);
-  }
-
-  checksum(path: string): Promise<Checksum> {
-    return this.inner.checksum(path);
-  }
-
-  url(path: string): string {
+  override url(path: string): string {
     return `${this.baseUrl}/${encodeKeyForUrl(this.fileKey(path))}`;
-  }
-
-  temporaryUrl(path: string, options: TemporaryUrlOptions): Promise<string> {
-    return this.inner.temporaryUrl(path, options);
-  }
-
-  temporaryUploadUrl(path: string, options: TemporaryUrlOptions): Promise<string> {
-    return this.inner.temporaryUploadUrl(path, options);
-  }
-
-  async close(): Promise<void> {
-    await this.inner.close();
   }
 
   private fileKey(path: string): string {

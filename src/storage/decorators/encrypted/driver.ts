@@ -2,20 +2,8 @@ import { pipeline, type Readable } from 'node:stream';
 import { FsError, fromSystemError } from '../../../core/errors.js';
 import { normalizeKey } from '../../../core/paths.js';
 import { emptyReadable, sha256OfStream, toReadable } from '../../../drivers/shared/body.js';
-import type {
-  Checksum,
-  CopyOptions,
-  DriverCapabilities,
-  FileStat,
-  ListOptions,
-  ListPage,
-  ReadOptions,
-  StorageDriver,
-  TemporaryUrlOptions,
-  Visibility,
-  WriteOptions,
-  WriteResult,
-} from '../../../drivers/types.js';
+import type { Checksum, FileStat, ListOptions, ListPage, ReadOptions, StorageDriver, TemporaryUrlOptions, WriteOptions, WriteResult } from '../../../drivers/types.js';
+import { ForwardingDriver } from '../forwarding-driver.js';
 import { ciphertextSize, DEFAULT_CHUNK_SIZE, HEADER_BYTES, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE, plaintextSize } from './format.js';
 import { KeyRing } from './keys.js';
 import { OpenStream, openHeader, type OpenedHeader, type OpenStreamOptions } from './open-stream.js';
@@ -49,16 +37,17 @@ export function createEncryptedDriver(inner: StorageDriver, options: EncryptedOp
   return new EncryptedDriver(inner, options);
 }
 
-class EncryptedDriver implements StorageDriver {
-  readonly name: string;
-  readonly capabilities: DriverCapabilities;
+/**
+ * See createEncryptedDriver. delete, createDirectory, deleteDirectory, copy,
+ * move and the visibility calls pass through: copy and move carry the
+ * ciphertext as it is (its header names its key, and no (key, nonce) pair is
+ * used anew).
+ */
+class EncryptedDriver extends ForwardingDriver {
   private readonly keys: KeyRing;
   private readonly chunkSize: number;
 
-  constructor(
-    private readonly inner: StorageDriver,
-    options: EncryptedOptions,
-  ) {
+  constructor(inner: StorageDriver, options: EncryptedOptions) {
     if (options === null || typeof options !== 'object') throw new FsError('EINVAL', 'encrypted disk: options are required', { op: 'config' });
     const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
     if (!Number.isInteger(chunkSize) || chunkSize < MIN_CHUNK_SIZE || chunkSize > MAX_CHUNK_SIZE) {
@@ -66,10 +55,8 @@ class EncryptedDriver implements StorageDriver {
         op: 'config',
       });
     }
-    this.keys = new KeyRing(options.keys, options.keyId);
-    this.chunkSize = chunkSize;
-    this.name = `encrypted(${inner.name})`;
-    this.capabilities = {
+    const keys = new KeyRing(options.keys, options.keyId);
+    super(inner, `encrypted(${inner.name})`, {
       ...inner.capabilities,
       publicUrl: false,
       temporaryUrl: false,
@@ -77,19 +64,21 @@ class EncryptedDriver implements StorageDriver {
       temporaryUrlSignatureEnforced: false,
       temporaryUploadUrl: false,
       nativeChecksum: null,
-    };
+    });
+    this.keys = keys;
+    this.chunkSize = chunkSize;
   }
 
-  async stat(path: string): Promise<FileStat> {
+  override async stat(path: string): Promise<FileStat> {
     return this.plaintextStat(await this.inner.stat(path));
   }
 
-  async list(dir: string, options: ListOptions): Promise<ListPage> {
+  override async list(dir: string, options: ListOptions): Promise<ListPage> {
     const page = await this.inner.list(dir, options);
     return { ...page, entries: page.entries.map((entry) => this.plaintextStat(entry)) };
   }
 
-  async read(path: string, options: ReadOptions = {}): Promise<Readable> {
+  override async read(path: string, options: ReadOptions = {}): Promise<Readable> {
     const key = normalizeKey(path, this.capabilities.limits);
     const { signal } = options;
     const { offset, length } = normalizeRange(options.range ?? { offset: 0 });
@@ -110,7 +99,7 @@ class EncryptedDriver implements StorageDriver {
     return this.readChunks(key, offset, length, await this.readHeader(key, signal), signal);
   }
 
-  async write(path: string, body: Readable | Uint8Array, options: WriteOptions = {}): Promise<WriteResult> {
+  override async write(path: string, body: Readable | Uint8Array, options: WriteOptions = {}): Promise<WriteResult> {
     let sealer: SealStream;
     try {
       const key = normalizeKey(path, this.capabilities.limits);
@@ -131,37 +120,8 @@ class EncryptedDriver implements StorageDriver {
     }
   }
 
-  delete(path: string): Promise<void> {
-    return this.inner.delete(path);
-  }
-
-  createDirectory(path: string, options?: WriteOptions): Promise<void> {
-    return this.inner.createDirectory(path, options);
-  }
-
-  deleteDirectory(path: string): Promise<void> {
-    return this.inner.deleteDirectory(path);
-  }
-
-  /** Copies the ciphertext as it is: its header names its key, and no (key, nonce) pair is used anew. */
-  copy(from: string, to: string, options?: CopyOptions): Promise<void> {
-    return this.inner.copy(from, to, options);
-  }
-
-  move(from: string, to: string): Promise<void> {
-    return this.inner.move(from, to);
-  }
-
-  setVisibility(path: string, visibility: Visibility): Promise<void> {
-    return this.inner.setVisibility(path, visibility);
-  }
-
-  getVisibility(path: string): Promise<Visibility> {
-    return this.inner.getVisibility(path);
-  }
-
   /** sha256 of the plaintext, read and decrypted (the stored bytes' checksums say nothing of it). */
-  async checksum(path: string): Promise<Checksum> {
+  override async checksum(path: string): Promise<Checksum> {
     const stream = await this.read(path);
     try {
       return await sha256OfStream(stream);
@@ -171,20 +131,16 @@ class EncryptedDriver implements StorageDriver {
     }
   }
 
-  url(path: string): string {
+  override url(path: string): string {
     throw this.noUrls(normalizeKey(path, this.capabilities.limits), 'url');
   }
 
-  async temporaryUrl(path: string, _options: TemporaryUrlOptions): Promise<string> {
+  override async temporaryUrl(path: string, _options: TemporaryUrlOptions): Promise<string> {
     throw this.noUrls(normalizeKey(path, this.capabilities.limits), 'temporaryUrl');
   }
 
-  async temporaryUploadUrl(path: string, _options: TemporaryUrlOptions): Promise<string> {
+  override async temporaryUploadUrl(path: string, _options: TemporaryUrlOptions): Promise<string> {
     throw this.noUrls(normalizeKey(path, this.capabilities.limits), 'temporaryUploadUrl');
-  }
-
-  close(): Promise<void> {
-    return this.inner.close();
   }
 
   /** Reads whole chunks from `offset` on, the header already opened. */
