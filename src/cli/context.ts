@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { loadConfig, type StoragedConfig } from '../core/config/loader.js';
+import { configuredDiskNames, loadConfig, type StoragedConfig } from '../core/config/loader.js';
 import { fromSystemError } from '../core/errors.js';
 import { resolveSigningKey } from '../core/signing.js';
 import type { StorageDriver } from '../drivers/types.js';
@@ -51,9 +51,9 @@ export class CliContext {
     return this.#config;
   }
 
-  /** Configured disk names: the backends in file order, then the decorator disks in file order. */
+  /** Configured disk names, in file order. */
   diskNames(): string[] {
-    return [...Object.keys(this.config.disks), ...Object.keys(this.config.customDisks ?? {})];
+    return configuredDiskNames(this.config);
   }
 
   /** A disk's config (a backend's validated config, or a decorator's as written); FsError EINVAL for an unknown name. */

@@ -1,4 +1,4 @@
-import type { StoragedConfig } from '../core/config/loader.js';
+import { configuredDiskNames, type StoragedConfig } from '../core/config/loader.js';
 import { suggest } from '../core/config/errors.js';
 import { FsError } from '../core/errors.js';
 import type { StorageDriver } from '../drivers/types.js';
@@ -86,7 +86,7 @@ export class StorageManager {
   /** Names of every disk: from the config and from configureDisk. */
   diskNames(): string[] {
     const config = this.config();
-    return [...new Set([...Object.keys(config.disks), ...Object.keys(config.customDisks ?? {}), ...this.#runtimeDisks.keys()])];
+    return [...new Set([...configuredDiskNames(config), ...this.#runtimeDisks.keys()])];
   }
 
   /** Name of the default disk (setDefaultDisk's, else the config's `default`). */

@@ -19,8 +19,8 @@ function configText(root: string, cache: string): string {
   return `default: files
 cache: { dir: "${cache}" }
 disks:
-  files: { driver: local, root: "${root}" }
   tenant: { driver: scoped, disk: files, prefix: tenants/acme }
+  files: { driver: local, root: "${root}" }
   secret: { driver: encrypted, disk: files, keys: { k1: "\${SECRET_KEY}" }, key_id: k1, chunk_size: 4KiB }
   vault: { driver: scoped, disk: secret, prefix: vault }
   frozen: { driver: read-only, disk: files }
@@ -48,9 +48,10 @@ describe('storaged CLI: decorator disks', { timeout: 240_000 }, () => {
 
     const json = await storaged(['disks', '--json', '--config', configPath], { env });
     const disks = JSON.parse(json.stdout) as Array<{ name: string; driver: string }>;
+    // In file order, decorators and backends mixed (tenant wraps a disk declared after it).
     expect(disks.map((d) => [d.name, d.driver])).toEqual([
-      ['files', 'local'],
       ['tenant', 'scoped(local)'],
+      ['files', 'local'],
       ['secret', 'encrypted(local)'],
       ['vault', 'scoped(encrypted(local))'],
       ['frozen', 'read-only(local)'],

@@ -30,6 +30,13 @@ export interface StoragedConfig {
    * `${VAR}` substitution: their builder validates them. Absent when none.
    */
   customDisks?: Record<string, CustomDiskConfig>;
+  /** Every disk name (of `disks` and `customDisks`) in the order the file gives them. */
+  diskOrder?: string[];
+}
+
+/** Disk names of a config in file order (`diskOrder`, else the backends then the custom disks). */
+export function configuredDiskNames(config: StoragedConfig): string[] {
+  return config.diskOrder ?? [...Object.keys(config.disks), ...Object.keys(config.customDisks ?? {})];
 }
 
 /** A disk of a driver storaged does not know itself: the `driver` key plus whatever else was written. */
@@ -213,6 +220,7 @@ export function parseConfigObject(
     ...(root.data.signing_key !== undefined ? { signingKey: root.data.signing_key } : {}),
     disks,
     ...(Object.keys(customDisks).length > 0 ? { customDisks } : {}),
+    diskOrder: diskNames,
   };
 }
 
