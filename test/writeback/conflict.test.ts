@@ -68,6 +68,21 @@ describe('conflicts with another writer', () => {
     expect((await readObject(backend, 'notes.txt')).toString()).toBe('theirs');
   });
 
+  // An upload that landed but whose record a crash lost looks like this on a backend without metadata:
+  // an object the index never saw, with exactly our bytes. Identical bytes are never a conflict.
+  it('takes an object with exactly our bytes for ours: no conflict copy', async () => {
+    const backend = new MemoryDriver();
+    const h = await openHarness(backend, { writeBack: { delay: 30 } });
+    harnesses.push(h);
+    await h.vfs.readdir(ROOT_INO);
+    await write(h.vfs, 'notes.txt', 'ours, uploaded before a crash');
+    await backend.write('notes.txt', Buffer.from('ours, uploaded before a crash')); // no storaged-origin metadata
+    await h.vfs.sync();
+    const keys = (await backend.list('', { recursive: true })).entries.map((e) => e.path);
+    expect(keys).toEqual(['notes.txt']);
+    expect((await readObject(backend, 'notes.txt')).toString()).toBe('ours, uploaded before a crash');
+  });
+
   it('overwrites without a conflict when the backend still has the version we saw', async () => {
     const backend = new MemoryDriver();
     const h = await openHarness(backend, { writeBack: { delay: 30 } });

@@ -380,6 +380,13 @@ export class FileContentImpl implements FileContent {
     }
   }
 
+  /** sha256 of the current content when all of it is local; undefined otherwise (never downloads to find out). */
+  async localHash(): Promise<string | undefined> {
+    const size = this.size();
+    const local = this.working !== undefined && this.working.size === size && this.working.missing(0, size).length === 0;
+    return local ? hashContent(this.layers(), size) : undefined;
+  }
+
   /** What a commit of clean content returns: its current version (hashing it when not known yet). */
   private async cleanVersion(): Promise<Committed> {
     const binding = this.binding!;

@@ -49,6 +49,8 @@ export interface FileContent {
   readonly ino: Ino;
   /** Current logical size (dirty size when written). */
   size(): number;
+  /** sha256 (hex) of the current content when all of it is local; undefined otherwise (never downloads). */
+  localHash(): Promise<string | undefined>;
   /** True when local changes are not yet on the backend. */
   isDirty(): boolean;
   /** Up to `length` bytes at `offset` (short only at end of file). */

@@ -24,8 +24,12 @@ export function originOf(ctx: VfsContext, ino: Ino): string {
  * Resolves to the key to upload to. Files with several hard links are not
  * diverted. The check and the upload are two requests: a change landing
  * between them is not detected (no conditional writes in the driver API).
+ * Identical bytes are never a conflict: with `localHash` (the sha256 of the
+ * local content, when all of it is local), an object of the same size and
+ * sha256 is taken as ours (an upload whose record a crash lost, on a backend
+ * without metadata to say so).
  */
-export async function divertOnConflict(ctx: VfsContext, ino: Ino, key: string): Promise<string> {
+export async function divertOnConflict(ctx: VfsContext, ino: Ino, key: string, localHash?: () => Promise<string | undefined>): Promise<string> {
   const node = ctx.index.get(ino);
   if (!node || node.nlink !== 1) return key;
   let current: FileStat;
@@ -36,6 +40,7 @@ export async function divertOnConflict(ctx: VfsContext, ino: Ino, key: string): 
     throw err;
   }
   if (current.type !== 'file' || isOurs(node, current, originOf(ctx, ino))) return key;
+  if (await sameBytes(ctx, key, current, node.size, localHash)) return key;
   const dirPath = parentKey(key);
   const dir = ctx.index.resolve(dirPath);
   if (dir?.type !== 'directory') return key;
@@ -67,6 +72,21 @@ function isOurs(node: NodeRow, current: FileStat, origin: string): boolean {
     if (seen.size === current.size && Math.abs(seen.mtimeMs - current.lastModified.getTime()) < 1000) return true;
   }
   return false;
+}
+
+/** True when the object at `key` has exactly the local content (same size, same sha256). */
+async function sameBytes(
+  ctx: VfsContext,
+  key: string,
+  current: FileStat,
+  localSize: number,
+  localHash: (() => Promise<string | undefined>) | undefined,
+): Promise<boolean> {
+  if (localHash === undefined || current.size !== localSize) return false;
+  const ours = await localHash();
+  if (ours === undefined) return false;
+  const theirs = await ctx.driver.checksum(key).catch(() => undefined);
+  return theirs?.algorithm === 'sha256' && theirs.hex === ours;
 }
 
 /** `name` with a conflict stamp before its extension, unused in the directory. */
