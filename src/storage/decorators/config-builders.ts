@@ -24,7 +24,7 @@ export function decoratorBuilders(): Map<string, DiskBuilder> {
 }
 
 /** The DiskBuilder of every decorator (see decoratorBuilders). */
-export async function buildDecoratorDisk(config: Record<string, unknown>, context: DiskBuildContext): Promise<StorageDriver> {
+async function buildDecoratorDisk(config: Record<string, unknown>, context: DiskBuildContext): Promise<StorageDriver> {
   const source = context.source ?? `disk '${context.diskName}'`;
   const cacheDir = context.cacheDir ?? resolve(context.baseDir, DEFAULT_CACHE_DIR);
   const parsed = parseDecoratorDisk(context.diskName, config, { source, baseDir: context.baseDir, cacheDir });
