@@ -1,6 +1,9 @@
 import { constants } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryDriver } from '../../src/drivers/memory/driver.js';
+import { createS3Driver } from '../../src/drivers/s3/index.js';
+import { S3RVER_OVERRIDES, s3rverClient, s3rverDiskConfig, startS3rver, type S3rver } from '../support/servers/s3rver.js';
 import { ROOT_INO, type Vfs } from '../../src/daemon/vfs/types.js';
 import { names, openHarness, readFile, readObject, resolve, type Harness } from '../daemon/vfs/support.js';
 
@@ -83,6 +86,39 @@ describe('conflicts with another writer', () => {
     expect((await readObject(backend, 'notes.txt')).toString()).toBe('ours, uploaded before a crash');
   });
 
+  // A crash cut our upload short on a backend that writes objects in place (s3rver): an empty or partial object,
+  // without metadata. Replacing an object whose bytes are a prefix of ours loses nothing.
+  for (const [what, remote] of [
+    ['an empty object', ''],
+    ['a prefix of our bytes', 'ours, cut'],
+  ] as const) {
+    it(`takes ${what} for a torn upload of ours: no conflict copy`, async () => {
+      const backend = new MemoryDriver();
+      const h = await openHarness(backend, { writeBack: { delay: 30 } });
+      harnesses.push(h);
+      await h.vfs.readdir(ROOT_INO);
+      await write(h.vfs, 'notes.txt', 'ours, cut short by a crash');
+      await backend.write('notes.txt', Buffer.from(remote));
+      await h.vfs.sync();
+      const keys = (await backend.list('', { recursive: true })).entries.map((e) => e.path);
+      expect(keys).toEqual(['notes.txt']);
+      expect((await readObject(backend, 'notes.txt')).toString()).toBe('ours, cut short by a crash');
+    });
+  }
+
+  it('keeps both when a shorter object is not a prefix of ours', async () => {
+    const backend = new MemoryDriver();
+    const h = await openHarness(backend, { writeBack: { delay: 30 } });
+    harnesses.push(h);
+    await h.vfs.readdir(ROOT_INO);
+    await write(h.vfs, 'notes.txt', 'ours, a longer text');
+    await backend.write('notes.txt', Buffer.from('theirs'));
+    await h.vfs.sync();
+    const keys = (await backend.list('', { recursive: true })).entries.map((e) => e.path);
+    expect(keys.filter((k) => conflictName.test(k))).toHaveLength(1);
+    expect((await readObject(backend, 'notes.txt')).toString()).toBe('theirs');
+  });
+
   it('overwrites without a conflict when the backend still has the version we saw', async () => {
     const backend = new MemoryDriver();
     const h = await openHarness(backend, { writeBack: { delay: 30 } });
@@ -94,5 +130,31 @@ describe('conflicts with another writer', () => {
     const keys = (await backend.list('', { recursive: true })).entries.map((e) => e.path);
     expect(keys).toEqual(['notes.txt']);
     expect((await readObject(backend, 'notes.txt')).toString()).toBe('v2');
+  });
+});
+
+// On s3 the backend's checksum of a single-part object is its md5 (the ETag): the local prefix is digested the same way.
+describe('a torn upload on s3rver', () => {
+  let server: S3rver;
+  beforeAll(async () => {
+    server = await startS3rver();
+  }, 60_000);
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('takes a partial object without metadata (what s3rver leaves when a PUT is cut) for ours', async () => {
+    const bucket = await server.createBucket();
+    const backend = createS3Driver(s3rverDiskConfig(server, bucket), { diskName: 's3' }, S3RVER_OVERRIDES);
+    const h = await openHarness(backend, { writeBack: { delay: 30 } });
+    harnesses.push(h);
+    await h.vfs.readdir(ROOT_INO);
+    const ours = 'ours, cut short by a crash: '.repeat(100);
+    await write(h.vfs, 'notes.txt', ours);
+    await s3rverClient(server.endpoint).send(new PutObjectCommand({ Bucket: bucket, Key: 'notes.txt', Body: ours.slice(0, 1000) }));
+    await h.vfs.sync();
+    const keys = (await backend.list('', { recursive: true })).entries.map((e) => e.path);
+    expect(keys).toEqual(['notes.txt']);
+    expect((await readObject(backend, 'notes.txt')).toString()).toBe(ours);
   });
 });

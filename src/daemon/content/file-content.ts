@@ -380,11 +380,12 @@ export class FileContentImpl implements FileContent {
     }
   }
 
-  /** sha256 of the current content when all of it is local; undefined otherwise (never downloads to find out). */
-  async localHash(): Promise<string | undefined> {
+  /** Digest of the first `length` bytes when all of them are local; undefined otherwise (never downloads to find out). */
+  async localHash(length = this.size(), algorithm: 'sha256' | 'md5' = 'sha256'): Promise<string | undefined> {
     const size = this.size();
-    const local = this.working !== undefined && this.working.size === size && this.working.missing(0, size).length === 0;
-    return local ? hashContent(this.layers(), size) : undefined;
+    if (!Number.isSafeInteger(length) || length < 0 || length > size) return undefined;
+    const local = this.working !== undefined && this.working.size === size && this.working.missing(0, length).length === 0;
+    return local ? hashContent(this.layers(), length, algorithm) : undefined;
   }
 
   /** What a commit of clean content returns: its current version (hashing it when not known yet). */

@@ -49,8 +49,12 @@ export interface FileContent {
   readonly ino: Ino;
   /** Current logical size (dirty size when written). */
   size(): number;
-  /** sha256 (hex) of the current content when all of it is local; undefined otherwise (never downloads). */
-  localHash(): Promise<string | undefined>;
+  /**
+   * Hex digest (sha256 unless told) of the first `length` bytes of the
+   * content (default: all of it) when all of them are local; undefined
+   * otherwise, or when `length` exceeds the size (never downloads).
+   */
+  localHash(length?: number, algorithm?: 'sha256' | 'md5'): Promise<string | undefined>;
   /** True when local changes are not yet on the backend. */
   isDirty(): boolean;
   /** Up to `length` bytes at `offset` (short only at end of file). */

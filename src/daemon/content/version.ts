@@ -15,9 +15,9 @@ export function sha256Hex(data: Buffer): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-/** sha256 hex of `size` bytes of content, read block by block from its layers (never all in memory). */
-export async function hashContent(layers: ContentLayers, size: number): Promise<string> {
-  const hash = createHash('sha256');
+/** Hex digest (sha256 unless told) of the first `size` bytes of content, read block by block from its layers (never all in memory). */
+export async function hashContent(layers: ContentLayers, size: number, algorithm: 'sha256' | 'md5' = 'sha256'): Promise<string> {
+  const hash = createHash(algorithm);
   for (let block = 0; block < blockCount(size, layers.blockSize); block++) {
     hash.update(await assembleRange(layers, block * layers.blockSize, blockLength(block, size, layers.blockSize)));
   }

@@ -70,7 +70,7 @@ export async function commitFile(ctx: VfsContext, file: OpenFile, signal?: Abort
   await ctx.remote.run(file.ino, () =>
     file.gate.withExclusive(async () => {
       // Another writer changed the object since we last saw it: ours goes to a conflict name (conflicts.ts).
-      const target = needsCommit(ctx, file) ? await divertOnConflict(ctx, file.ino, key!, () => file.content.localHash()) : key!;
+      const target = needsCommit(ctx, file) ? await divertOnConflict(ctx, file.ino, key!, (length, algorithm) => file.content.localHash(length, algorithm)) : key!;
       if (target !== key) [key, ...others] = paths = ctx.index.pathsOf(file.ino);
       if (key === undefined) return;
       // Attributes changed during an upload (a chmod racing the release of a

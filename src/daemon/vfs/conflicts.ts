@@ -24,12 +24,16 @@ export function originOf(ctx: VfsContext, ino: Ino): string {
  * Resolves to the key to upload to. Files with several hard links are not
  * diverted. The check and the upload are two requests: a change landing
  * between them is not detected (no conditional writes in the driver API).
- * Identical bytes are never a conflict: with `localHash` (the sha256 of the
- * local content, when all of it is local), an object of the same size and
- * sha256 is taken as ours (an upload whose record a crash lost, on a backend
- * without metadata to say so).
+ * An object whose bytes are a prefix of the local content (all of it
+ * included) is not a conflict either: replacing it loses nothing. That is
+ * an upload of ours whose record a crash lost, on a backend without
+ * metadata to say so, or one a crash cut short on a backend that writes
+ * objects in place (s3rver leaves an empty or partial object, without
+ * metadata); an empty object from another writer is replaced too.
+ * `localHash` (FileContent.localHash) digests the local prefix; without it
+ * only an empty object is taken.
  */
-export async function divertOnConflict(ctx: VfsContext, ino: Ino, key: string, localHash?: () => Promise<string | undefined>): Promise<string> {
+export async function divertOnConflict(ctx: VfsContext, ino: Ino, key: string, localHash?: LocalHash): Promise<string> {
   const node = ctx.index.get(ino);
   if (!node || node.nlink !== 1) return key;
   let current: FileStat;
@@ -40,7 +44,7 @@ export async function divertOnConflict(ctx: VfsContext, ino: Ino, key: string, l
     throw err;
   }
   if (current.type !== 'file' || isOurs(node, current, originOf(ctx, ino))) return key;
-  if (await sameBytes(ctx, key, current, node.size, localHash)) return key;
+  if (await isPrefixOfOurs(ctx, key, current, node.size, localHash)) return key;
   const dirPath = parentKey(key);
   const dir = ctx.index.resolve(dirPath);
   if (dir?.type !== 'directory') return key;
@@ -74,19 +78,22 @@ function isOurs(node: NodeRow, current: FileStat, origin: string): boolean {
   return false;
 }
 
-/** True when the object at `key` has exactly the local content (same size, same sha256). */
-async function sameBytes(
-  ctx: VfsContext,
-  key: string,
-  current: FileStat,
-  localSize: number,
-  localHash: (() => Promise<string | undefined>) | undefined,
-): Promise<boolean> {
-  if (localHash === undefined || current.size !== localSize) return false;
-  const ours = await localHash();
-  if (ours === undefined) return false;
+/** The digest of the first `length` local bytes, undefined when not all of them are local. */
+export type LocalHash = (length: number, algorithm: 'sha256' | 'md5') => Promise<string | undefined>;
+
+/**
+ * True when the object at `key` holds the first `current.size` bytes of the
+ * local content: empty, or its checksum (the backend's md5 or sha256)
+ * equals the digest of that local prefix.
+ */
+async function isPrefixOfOurs(ctx: VfsContext, key: string, current: FileStat, localSize: number, localHash: LocalHash | undefined): Promise<boolean> {
+  if (current.size > localSize) return false;
+  if (current.size === 0) return true;
+  if (localHash === undefined) return false;
   const theirs = await ctx.driver.checksum(key).catch(() => undefined);
-  return theirs?.algorithm === 'sha256' && theirs.hex === ours;
+  if (theirs === undefined) return false;
+  const ours = await localHash(current.size, theirs.algorithm);
+  return ours !== undefined && ours === theirs.hex;
 }
 
 /** `name` with a conflict stamp before its extension, unused in the directory. */
