@@ -67,9 +67,9 @@ export function createFuseOps(vfs: Vfs, options: AdapterOptions): FuseOps {
     after(vfs.setattr(await resolve(path), changes, caller));
   const listing = options.listingCache;
   /** Hands a listing's entries to the binding's cache; a failure only costs speed. */
-  const cacheListing = async (cache: ListingCache, generation: number, dir: string, entries: DirEntry[]): Promise<void> => {
+  const cacheListing = (cache: ListingCache, generation: number, dir: string, entries: DirEntry[]): void => {
     try {
-      cache.fill(generation, dir, await listedEntries(vfs, entries));
+      cache.fill(generation, dir, listedEntries(entries));
     } catch (err) {
       options.logger.debug({ err, dir }, 'listing not cached');
     }
@@ -92,7 +92,7 @@ export function createFuseOps(vfs: Vfs, options: AdapterOptions): FuseOps {
         const ino = await paths.resolve(path);
         const entries = await vfs.readdir(ino);
         const parent = path === '/' ? ino : (await paths.resolveParent(path)).parent;
-        if (listing !== undefined && generation !== undefined) await cacheListing(listing, generation, path, entries);
+        if (listing !== undefined && generation !== undefined) cacheListing(listing, generation, path, entries);
         return ok(['.', '..', ...entries.map((e) => e.name)], listingStats(ino, parent, entries));
       }),
 

@@ -1,5 +1,4 @@
-import { isFsError } from '../core/errors.js';
-import type { DirEntry, Vfs } from '../daemon/vfs/types.js';
+import type { DirEntry } from '../daemon/vfs/types.js';
 import type { FuseStat } from './ops.js';
 import { toFuseStat } from './stat.js';
 
@@ -29,29 +28,7 @@ export interface ListingCache {
   fill(generation: number, dir: string, entries: readonly ListedEntry[]): number;
 }
 
-/**
- * Entries of one listing handed to the cache at most: gathering them costs
- * two VFS calls each (about 30-80 µs), paid by every readdir, `ls -l` or
- * not, so a huge directory is not made slower to list than it was; the
- * entries past it are answered by the VFS as before.
- */
-export const MAX_LISTED_ENTRIES = 4096;
-
-/**
- * The stat and xattr presence of the first MAX_LISTED_ENTRIES entries of a
- * listing, as getattr and listxattr through the adapter would answer them.
- * An entry that vanished meanwhile (ENOENT) is left out; other failures reject.
- */
-export async function listedEntries(vfs: Pick<Vfs, 'getattr' | 'listxattr'>, entries: readonly DirEntry[]): Promise<ListedEntry[]> {
-  const listed: ListedEntry[] = [];
-  for (const entry of entries.slice(0, MAX_LISTED_ENTRIES)) {
-    try {
-      const stat = toFuseStat(await vfs.getattr(entry.ino));
-      const noXattrs = (await vfs.listxattr(entry.ino)).length === 0;
-      listed.push({ name: entry.name, stat, noXattrs });
-    } catch (err) {
-      if (!isFsError(err, 'ENOENT')) throw err;
-    }
-  }
-  return listed;
+/** A listing's entries as the cache takes them: the attributes and xattr presence readdir gave. */
+export function listedEntries(entries: readonly DirEntry[]): ListedEntry[] {
+  return entries.map((entry) => ({ name: entry.name, stat: toFuseStat(entry.attr), noXattrs: !entry.hasXattrs }));
 }

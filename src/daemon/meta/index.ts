@@ -211,6 +211,10 @@ export class SqliteMetadataIndex implements MetadataIndex {
     return this.guard(() => this.st.getXattr.get(ino, name));
   }
 
+  childrenWithXattrs(parent: Ino): Set<Ino> {
+    return this.guard(() => new Set(this.st.childrenWithXattrs.all(parent)));
+  }
+
   listXattrs(ino: Ino): string[] {
     return this.guard(() => this.st.listXattrs.all(ino));
   }

@@ -108,6 +108,7 @@ export function prepareStatements(db: Database) {
     setXattr: db.prepare('INSERT INTO xattrs (ino, name, value) VALUES (?, ?, ?) ON CONFLICT (ino, name) DO UPDATE SET value = excluded.value'),
     getXattr: db.prepare<Buffer>('SELECT value FROM xattrs WHERE ino = ? AND name = ?').pluck(),
     listXattrs: db.prepare<string>('SELECT name FROM xattrs WHERE ino = ? ORDER BY name').pluck(),
+    childrenWithXattrs: db.prepare<number>('SELECT DISTINCT x.ino FROM entries e JOIN xattrs x ON x.ino = e.ino WHERE e.parent = ?').pluck(),
     removeXattr: db.prepare('DELETE FROM xattrs WHERE ino = ? AND name = ?'),
     countNodes: count('SELECT count(*) FROM nodes'),
   };

@@ -180,6 +180,8 @@ export interface MetadataIndex {
   setXattr(ino: Ino, name: string, value: Buffer): void;
   getXattr(ino: Ino, name: string): Buffer | undefined;
   listXattrs(ino: Ino): string[];
+  /** The inodes of `parent`'s entries that have at least one extended attribute (one query for a listing). */
+  childrenWithXattrs(parent: Ino): Set<Ino>;
   /** False when the attribute did not exist. */
   removeXattr(ino: Ino, name: string): boolean;
 

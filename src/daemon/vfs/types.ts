@@ -58,6 +58,10 @@ export interface DirEntry {
   name: string;
   ino: Ino;
   type: NodeType;
+  /** The entry's attributes, as getattr would answer them at the time of the listing. */
+  attr: Attr;
+  /** True when the entry has at least one extended attribute. */
+  hasXattrs: boolean;
 }
 
 /** statfs(2) numbers. */
@@ -95,7 +99,7 @@ export interface Vfs {
   getattr(ino: Ino): Promise<Attr>;
   /** chmod/chown/truncate/utimens; `fh` when called on an open file (ftruncate). ctime is updated. */
   setattr(ino: Ino, changes: AttrChanges, caller: Caller, fh?: Fh): Promise<Attr>;
-  /** Every entry of a directory, sorted by name. ENOTDIR for a non-directory. */
+  /** Every entry of a directory with its attributes (readdirplus), sorted by name. ENOTDIR for a non-directory. */
   readdir(ino: Ino): Promise<DirEntry[]>;
   open(ino: Ino, flags: OpenFlags, caller: Caller): Promise<Fh>;
   /** Creates and opens a regular file; EEXIST if the name exists. `mode` has permission bits. */

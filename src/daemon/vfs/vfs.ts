@@ -65,7 +65,14 @@ class StoragedVfs implements Vfs {
     return this.guard('readdir', async () => {
       requireDirectory(this.ctx, ino, 'readdir');
       await this.refresher.ensureListed(ino);
-      return this.ctx.index.children(ino).map(({ name, node }) => ({ name, ino: node.ino, type: node.type }));
+      const withXattrs = this.ctx.index.childrenWithXattrs(ino);
+      return this.ctx.index.children(ino).map(({ name, node }) => ({
+        name,
+        ino: node.ino,
+        type: node.type,
+        attr: toAttr(this.ctx, node),
+        hasXattrs: withXattrs.has(node.ino),
+      }));
     });
   }
 

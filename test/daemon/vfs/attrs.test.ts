@@ -19,6 +19,25 @@ describe('vfs attributes (memory backend)', () => {
     await h.close();
   });
 
+  it("readdir gives each entry the attributes getattr gives (an open file's unflushed size too) and its xattr presence", async () => {
+    await writeFile(h.vfs, ROOT_INO, 'plain', 'x', ALICE);
+    const tagged = await writeFile(h.vfs, ROOT_INO, 'tagged', 'xyz', ALICE);
+    await h.vfs.setxattr(tagged.ino, 'user.note', Buffer.from('v'), 0);
+    await h.vfs.mkdir(ROOT_INO, 'dir', 0o750, BOB);
+    const { attr, fh } = await h.vfs.create(ROOT_INO, 'open', 0o600, RDWR, ALICE);
+    await h.vfs.write(fh, 0, Buffer.from('written, not flushed'));
+    const entries = await h.vfs.readdir(ROOT_INO);
+    expect(entries.map((e) => e.name)).toEqual(['dir', 'open', 'plain', 'tagged']);
+    for (const entry of entries) {
+      expect(entry.attr, entry.name).toEqual(await h.vfs.getattr(entry.ino));
+      expect(entry.hasXattrs, entry.name).toBe((await h.vfs.listxattr(entry.ino)).length > 0);
+    }
+    expect(entries.find((e) => e.name === 'open')!.attr.size).toBe('written, not flushed'.length);
+    expect(entries.filter((e) => e.hasXattrs).map((e) => e.name)).toEqual(['tagged']);
+    await h.vfs.release(fh);
+    expect(attr.ino).toBe(entries.find((e) => e.name === 'open')!.ino);
+  });
+
   it('new nodes belong to the caller; a setgid directory passes on its group (and the bit to subdirectories)', async () => {
     const file = await writeFile(h.vfs, ROOT_INO, 'mine', 'x', ALICE);
     expect([file.uid, file.gid]).toEqual([ALICE.uid, ALICE.gid]);

@@ -72,7 +72,13 @@ export class TestMemoryVfs implements Vfs {
 
   async readdir(ino: Ino): Promise<DirEntry[]> {
     const dir = this.#dir(ino);
-    return [...dir.children.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([name, child]) => ({ name, ino: child, type: this.#node(child).type }));
+    const sorted = [...dir.children.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
+    return Promise.all(
+      sorted.map(async ([name, child]) => {
+        const node = this.#node(child);
+        return { name, ino: child, type: node.type, attr: await this.getattr(child), hasXattrs: node.xattrs.size > 0 };
+      }),
+    );
   }
 
   async open(ino: Ino, flags: OpenFlags, _caller: Caller): Promise<Fh> {
