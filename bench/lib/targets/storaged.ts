@@ -44,7 +44,8 @@ export async function prepareStoragedCli(workDir: string, explicit?: string): Pr
 
 /**
  * `storaged mount s3 MNT --config CFG` in the foreground, with one s3 disk
- * on the shared s3rver (path style, acl off as s3rver needs) and the cache
+ * on the shared s3rver (path style, acl off as s3rver needs), rclone's
+ * write-back delay (5 s; storaged's own default is 2 s), and the cache
  * (index + blocks) in a per-volume folder that a remount reuses. A mount
  * may be given another endpoint (a proxy in front of the same s3rver); its
  * Mounted gives the cache folder and `storaged status --json` of the mount.
@@ -70,6 +71,8 @@ export function storagedTarget(env: TargetEnvironment, mainJs: string): Target {
         [
           'default: s3',
           `cache: { dir: ${JSON.stringify(cache)}, max_size: 20GiB }`,
+          // rclone's write-back delay (its --vfs-write-back default, 5 s after close): both tools start uploading equally late.
+          'write_back: { delay: 5 }',
           'disks:',
           `  s3: { driver: s3, bucket: ${bucket}, endpoint: ${JSON.stringify(endpoint ?? env.endpoint)}, region: ${S3RVER_REGION}, path_style: true, key: ${S3RVER_KEY}, secret: ${S3RVER_SECRET}, acl: false }`,
           '',
