@@ -16,7 +16,7 @@ import { nowNs } from './vfs/clock.js';
 import { createVfs } from './vfs/vfs.js';
 import { DurabilityBarrier } from './durability.js';
 import { openJournal } from './writeback/journal.js';
-import type { Vfs } from './vfs/types.js';
+import type { UploadObserver, Vfs } from './vfs/types.js';
 
 /** What createDiskVfs needs: the disk's name and driver (the caller closes the driver), the loaded config and a logger. */
 export interface DiskVfsOptions {
@@ -27,6 +27,8 @@ export interface DiskVfsOptions {
   /** Owner of the root and of objects without POSIX metadata; default: this process's uid/gid. */
   uid?: number;
   gid?: number;
+  /** Drop folders of this disk: told of closes, asked before uploads (the journal's resumed ones too). */
+  uploads?: UploadObserver;
 }
 
 /** Parallel stat/read requests while converting a directory listing. */
@@ -104,6 +106,7 @@ export async function createDiskVfs(options: DiskVfsOptions): Promise<Vfs> {
       },
       journal,
       durability,
+      ...(options.uploads ? { uploads: options.uploads } : {}),
       onClose: async () => {
         await durability.close();
         await cache.close();

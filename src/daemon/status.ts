@@ -31,6 +31,8 @@ export interface DiskStatus {
   };
   /** Paths being uploaded (or otherwise sent to the backend) right now. */
   inFlight: string[];
+  /** Paths whose upload a drop folder holds back until its checks pass (absent from mounts of older versions). */
+  held?: string[];
   failing: FailingOperation[];
   /** Since the mount started: operations done, failed attempts (retries), uploads and bytes sent. */
   totals: { done: number; retries: number; uploads: number; uploadedBytes: number };

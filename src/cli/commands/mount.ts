@@ -97,6 +97,7 @@ function diskControl(vfs: Vfs, disk: string, mountpoint: string, maxBytes: numbe
         pid: process.pid,
         pending: now.pending,
         inFlight: now.inFlight,
+        held: now.held,
         failing: now.failing,
         totals: now.totals,
         cache: { ...now.cache, maxBytes },

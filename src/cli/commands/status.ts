@@ -84,6 +84,8 @@ export function formatDiskStatus(status: DiskStatus, nowMs = Date.now()): string
       : `${count(pending.operations, 'operation')}, ${count(pending.uploads, 'upload')} (${formatBytes(pending.bytes)})`,
   );
   row('in flight', status.inFlight.length === 0 ? 'none' : `${status.inFlight.length}: ${listed(status.inFlight)}`);
+  const held = status.held ?? [];
+  if (held.length > 0) row('held', `${held.length} waiting for drop-folder checks: ${listed(held)}`);
   row('failing', status.failing.length === 0 ? 'none' : String(status.failing.length));
   for (const failure of status.failing.slice(0, MAX_LISTED)) lines.push(`    ${describeFailure(failure, nowMs)}`);
   if (status.failing.length > MAX_LISTED) lines.push(`    ... and ${status.failing.length - MAX_LISTED} more`);

@@ -8,7 +8,7 @@ import { HandleTable } from './handles.js';
 import { KeyedQueue } from './queues.js';
 import { BackendSync, type SyncSettings } from './sync.js';
 import { MutationTracker } from './tracker.js';
-import type { Ino } from './types.js';
+import type { Ino, UploadObserver } from './types.js';
 
 /** Tunables of one VFS. */
 export interface VfsSettings {
@@ -38,6 +38,8 @@ export interface VfsDeps {
   durability: { barrier(): Promise<void> };
   /** Called by close() after the content manager closed and before the index (and its database) closes. */
   onClose?: () => void | Promise<void>;
+  /** Drop folders watching closes and holding uploads (types.ts UploadObserver). */
+  uploads?: UploadObserver;
 }
 
 /** State shared by the VFS modules. */

@@ -7,6 +7,7 @@ import { requireNode, type VfsContext } from './context.js';
 import type { Handle, OpenFile } from './handles.js';
 import { acquireFile, releaseFile } from './lifecycle.js';
 import { O_ACCMODE } from './modes.js';
+import { reportClosed } from './upload-observer.js';
 import type { Fh, Ino } from './types.js';
 
 /**
@@ -89,7 +90,10 @@ export class DataPath {
       const last = this.ctx.handles.handleCount(file.ino) === 0;
       saveFile(this.ctx, file);
       // A writer restarts the upload delay; a reader only makes sure a changed file's upload is queued.
-      if (needsCommit(this.ctx, file) && (handle.wrote || (last && !this.ctx.sync.hasUpload(file.ino)))) this.ctx.sync.scheduleUpload(file.ino);
+      if (needsCommit(this.ctx, file) && (handle.wrote || (last && !this.ctx.sync.hasUpload(file.ino)))) {
+        this.ctx.sync.scheduleUpload(file.ino);
+        reportClosed(this.ctx, file.ino);
+      }
     } finally {
       await releaseFile(this.ctx, file);
     }

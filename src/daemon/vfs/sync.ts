@@ -9,6 +9,7 @@ import { Gate } from './queues.js';
 import type { NamespaceOp } from './remote-ops.js';
 import { SyncLedger, type SyncTotals } from './sync-ledger.js';
 import type { Ino } from './types.js';
+import { uploadHeld } from './upload-observer.js';
 
 export type { SyncTotals } from './sync-ledger.js';
 
@@ -53,6 +54,8 @@ export class BackendSync {
   private readonly stopping = new AbortController();
   /** Uploads to run once more after their current run settled. */
   private readonly again = new Set<Ino>();
+  /** Uploads the UploadObserver holds back: journaled, not queued, until release(). */
+  private readonly held = new Set<Ino>();
 
   /** `onSwept`: keys a directory rename moved that the index did not know (to be listed). */
   constructor(
@@ -144,6 +147,16 @@ export class BackendSync {
     if (this.scheduler.isRunning(uploadId(ino))) void this.scheduler.remove(uploadId(ino));
   }
 
+  /** A held upload of `ino` may go: it is queued now (nothing happens when none is held). */
+  releaseHeld(ino: Ino): void {
+    if (this.held.delete(ino)) this.queueUpload(ino, 0);
+  }
+
+  /** Paths of the uploads held back now. */
+  heldPaths(): string[] {
+    return [...this.held].map((ino) => this.ctx.index.pathOf(ino));
+  }
+
   /** Scheduler counters (for status and tests). */
   schedulerStats(): ReturnType<UploadScheduler['stats']> {
     return this.scheduler.stats();
@@ -151,6 +164,7 @@ export class BackendSync {
 
   /** Forgets the pending upload of an inode that is gone. */
   dropUpload(ino: Ino): void {
+    this.held.delete(ino);
     this.journal.removeUpload(ino);
     this.ledger.cleared(uploadId(ino));
     void this.scheduler.remove(uploadId(ino));
@@ -241,10 +255,17 @@ export class BackendSync {
       signal.throwIfAborted();
       const node = this.ctx.index.get(ino);
       if (!node || node.nlink === 0 || node.type !== 'file') {
+        this.held.delete(ino);
         this.journal.removeUpload(ino);
         this.ledger.cleared(id);
         return;
       }
+      // A drop folder checks the file first: the row stays journaled, releaseHeld() queues it again.
+      if (uploadHeld(this.ctx, node)) {
+        this.held.add(ino);
+        return;
+      }
+      this.held.delete(ino);
       this.ledger.inFlight.set(id, this.ctx.index.pathOf(ino));
       try {
         await withFile(this.ctx, node, (file) => commitFile(this.ctx, file, signal));

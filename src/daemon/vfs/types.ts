@@ -134,8 +134,14 @@ export interface Vfs {
   getxattr(ino: Ino, name: string): Promise<Buffer>;
   listxattr(ino: Ino): Promise<string[]>;
   removexattr(ino: Ino, name: string): Promise<void>;
-  /** Uploads everything pending now (open files with changes too) and resolves when the backend has it all. */
+  /**
+   * Uploads everything pending now (open files with changes too) and
+   * resolves when the backend has it all, except uploads an UploadObserver
+   * holds (they stay journaled).
+   */
   sync(): Promise<void>;
+  /** The UploadObserver lets a held upload of `ino` go: it starts now (a no-op when none is held). */
+  releaseUpload(ino: Ino): void;
   /**
    * Lists `path` (a key relative to the disk root; '' for the root) from the
    * backend again now: a directory and every directory below it that was
@@ -161,9 +167,34 @@ export interface CloseOptions {
 export interface WriteBackStatus {
   pending: { operations: number; uploads: number; bytes: number };
   inFlight: string[];
+  /** Paths whose upload an UploadObserver holds back (drop folders waiting for a scan). */
+  held: string[];
   failing: FailingOperation[];
   totals: { done: number; retries: number; uploads: number; uploadedBytes: number };
   cache: { bytes: number; dirtyBytes: number };
   /** Content not uploaded because the disk already held it. */
   dedup: { files: number; bytesSaved: number; uploadMsSaved: number };
+}
+
+/** A changed file as an UploadObserver sees it: its inode, its path (a key from the disk's root), size and mtime. */
+export interface ObservedFile {
+  ino: Ino;
+  path: string;
+  size: number;
+  /** Modification time, ms since the epoch. */
+  mtimeMs: number;
+}
+
+/**
+ * Drop folders' say over a disk's write-back (issue 6). `closed` is told of
+ * every close of a changed file (after its upload was journaled; it must not
+ * block: record and return). `holds` is asked right before each upload
+ * starts, the journal's resumed ones after a restart included: true keeps
+ * the upload journaled but not started until the observer calls
+ * Vfs.releaseUpload(ino). Both are synchronous and short (the FUSE path
+ * waits for `closed`); a throw is logged and counts as "not held".
+ */
+export interface UploadObserver {
+  closed?(file: ObservedFile): void;
+  holds?(file: ObservedFile): boolean;
 }

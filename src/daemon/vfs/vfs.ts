@@ -180,6 +180,10 @@ class StoragedVfs implements Vfs {
     });
   }
 
+  releaseUpload(ino: Ino): void {
+    if (!this.ctx.closed) this.ctx.sync.releaseHeld(ino);
+  }
+
   refresh(path: string): Promise<void> {
     return this.guard('refresh', async () => {
       const key = normalizeDirectory(path);
@@ -204,6 +208,7 @@ class StoragedVfs implements Vfs {
     return {
       pending: { operations: pending.operations, uploads: pending.uploads, bytes: pending.bytes },
       inFlight: pending.inFlight,
+      held: this.ctx.sync.heldPaths(),
       failing: pending.failing,
       totals: { ...this.ctx.sync.totals },
       cache: { bytes: usage.bytes, dirtyBytes: usage.dirtyBytes },

@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import { parseConfig } from '../../../src/core/config/loader.js';
 import { createLogger } from '../../../src/core/logger.js';
 import { createDiskVfs } from '../../../src/daemon/index.js';
-import { ROOT_INO, type Attr, type Caller, type Ino, type Vfs } from '../../../src/daemon/vfs/types.js';
+import { ROOT_INO, type Attr, type Caller, type Ino, type UploadObserver, type Vfs } from '../../../src/daemon/vfs/types.js';
 import type { StorageDriver } from '../../../src/drivers/types.js';
 
 /** Callers the tests act as. */
@@ -78,6 +78,8 @@ export interface HarnessOptions {
   refreshTtl?: number;
   cacheDir?: string;
   writeBack?: WriteBackOptions;
+  /** Told of closes, asked before uploads (drop folders). */
+  uploads?: UploadObserver;
 }
 
 /** The `write_back:` line of a test config ('' when every setting keeps its default). */
@@ -109,7 +111,8 @@ export async function openHarness(backend: StorageDriver, options: HarnessOption
     {},
   );
   const { driver, counts } = countingDriver(backend);
-  const open = () => createDiskVfs({ diskName: 'disk', driver, config, logger: createLogger('vfs-test', 'silent'), uid: 0, gid: 0 });
+  const uploads = options.uploads ? { uploads: options.uploads } : {};
+  const open = () => createDiskVfs({ diskName: 'disk', driver, config, logger: createLogger('vfs-test', 'silent'), uid: 0, gid: 0, ...uploads });
   const harness: Harness = {
     vfs: await open(),
     counts,

@@ -214,10 +214,14 @@ export class TestMemoryVfs implements Vfs {
   /** There is no backend to list again. */
   async refresh(): Promise<void> {}
 
+  /** Nothing is ever held here. */
+  releaseUpload(): void {}
+
   status(): WriteBackStatus {
     return {
       pending: { operations: 0, uploads: 0, bytes: 0 },
       inFlight: [],
+      held: [],
       failing: [],
       totals: { done: 0, retries: 0, uploads: 0, uploadedBytes: 0 },
       cache: { bytes: 0, dirtyBytes: 0 },
