@@ -6,6 +6,7 @@ import { ConfigError, ConfigErrors, suggest } from './errors.js';
 import { substituteEnv, tokenizeEnv } from './env.js';
 import { DRIVER_NAMES, diskSchemas, rootSchema, type DiskConfig, type DriverName } from './schema.js';
 import { parseSize } from './size.js';
+import { resolveWatchSections, type ClamdConfig, type HookSettings, type WatchConfig } from './watch-config.js';
 
 /** A loaded, validated configuration with paths made absolute. */
 export interface StoragedConfig {
@@ -32,6 +33,12 @@ export interface StoragedConfig {
   customDisks?: Record<string, CustomDiskConfig>;
   /** Every disk name (of `disks` and `customDisks`) in the order the file gives them. */
   diskOrder?: string[];
+  /** clamd for scanned drop folders (config `clamd:`), when configured. */
+  clamd?: ClamdConfig;
+  /** How hook jobs run (config `hooks:`; defaults when absent). */
+  hooks: HookSettings;
+  /** Drop folders (config `watch:`) in file order; empty when none. */
+  watches: WatchConfig[];
 }
 
 /** Disk names of a config in file order (`diskOrder`, else the backends then the custom disks). */
@@ -203,13 +210,15 @@ export function parseConfigObject(
   if (mount.blockSize < 4096 || mount.blockSize > 64 * 2 ** 20) {
     problems.push(new ConfigError(name, 'mount.block_size', `must be between 4KiB and 64MiB, got ${m.block_size}`));
   }
+  const cacheDir = resolvePath(baseDir, root.data.cache.dir);
+  const { clamd, hooks, watches } = resolveWatchSections(root.data, { file: name, baseDir, cacheDir, diskNames }, problems);
   if (problems.length > 0) throw new ConfigErrors(problems);
 
   return {
     file,
     baseDir,
     defaultDisk,
-    cache: { dir: resolvePath(baseDir, root.data.cache.dir), maxSize },
+    cache: { dir: cacheDir, maxSize },
     mount,
     writeBack: {
       delay: root.data.write_back.delay,
@@ -221,6 +230,9 @@ export function parseConfigObject(
     disks,
     ...(Object.keys(customDisks).length > 0 ? { customDisks } : {}),
     diskOrder: diskNames,
+    ...(clamd !== undefined ? { clamd } : {}),
+    hooks,
+    watches,
   };
 }
 

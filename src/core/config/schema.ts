@@ -7,15 +7,17 @@ import { z } from 'zod';
  */
 
 const visibility = z.enum(['public', 'private']);
-const size = z.union([z.number().nonnegative(), z.string().min(1)]);
+/** A size: bytes, or text such as 25MiB (read with parseSize by the loader). */
+export const size = z.union([z.number().nonnegative(), z.string().min(1)]);
 /** Numbers and booleans may arrive as text from `${VAR}`: read them, but only exact forms. */
-const fromText = (value: unknown): unknown => {
+export const fromText = (value: unknown): unknown => {
   if (typeof value !== 'string') return value;
   if (/^-?\d+(\.\d+)?$/.test(value)) return Number(value);
   if (value === 'true' || value === 'false') return value === 'true';
   return value;
 };
-const boolean = () => z.preprocess(fromText, z.boolean());
+/** A boolean, also from the text 'true' / 'false'. */
+export const boolean = () => z.preprocess(fromText, z.boolean());
 const seconds = z.preprocess(fromText, z.number().positive());
 
 /** Keys every disk accepts, whatever its driver. */
@@ -192,6 +194,12 @@ export const rootSchema = z
       .default({ delay: 2, concurrency: 4, max_retry_delay: 300, fsync_on_close: true }),
     /** Secret for HMAC-signed temporary URLs of local and ftp disks. */
     signing_key: z.string().min(16).optional(),
+    /** clamd for scanned drop folders; validated by watch-config.ts (clamdSchema). Null (all commented out) = absent. */
+    clamd: z.unknown().optional(),
+    /** How hook jobs run; validated by watch-config.ts (hookSettingsSchema). */
+    hooks: z.unknown().optional(),
+    /** Drop folders by name; each validated by watch-config.ts (watchSchema), like disks. */
+    watch: z.record(z.string(), z.unknown()).nullable().optional(),
     disks: z.record(z.string(), z.unknown()),
   })
   .strict();
