@@ -6,6 +6,7 @@ import { registerFileCommands } from './commands/files.js';
 import { registerLsCommand } from './commands/ls.js';
 import { registerMountCommands } from './commands/mount.js';
 import { registerRefreshCommand } from './commands/refresh.js';
+import { registerSearchCommand } from './commands/search.js';
 import { registerStatusCommands } from './commands/status.js';
 import { registerSyncCommand } from './commands/sync.js';
 import { registerStorageTestCommand } from './commands/storage-test.js';
@@ -38,6 +39,7 @@ function buildProgram(ctx: CliContext): Command {
   registerMountCommands(program, ctx);
   registerStatusCommands(program, ctx);
   registerRefreshCommand(program, ctx);
+  registerSearchCommand(program, ctx);
   registerSyncCommand(program, ctx);
   return program;
 }
