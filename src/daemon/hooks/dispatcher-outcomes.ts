@@ -1,5 +1,6 @@
 import { rename, writeFile } from 'node:fs/promises';
 import { fromSystemError, isFsError } from '../../core/errors.js';
+import { wroteVersion } from './written.js';
 import type { DropFileVersion, DropFolder, HookJob } from './types.js';
 
 /** The local folders a watch's refused files go to. */
@@ -52,8 +53,5 @@ export async function setAsideWithReason(
 function isJobsVersion(job: Readonly<HookJob>, version: DropFileVersion): boolean {
   const same = (size: unknown, mtimeMs: unknown) => size === version.size && mtimeMs === version.mtimeMs;
   if (same(job.size, job.mtimeMs)) return true;
-  return job.results.some((result) => {
-    const written = result.detail?.['written'] as { size?: unknown; mtimeMs?: unknown } | undefined;
-    return typeof written === 'object' && written !== null && same(written.size, written.mtimeMs);
-  });
+  return wroteVersion(job, { ...version, path: job.path });
 }
