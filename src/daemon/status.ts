@@ -1,3 +1,5 @@
+import type { WatchStatus } from './hooks/dispatcher-types.js';
+
 /**
  * What a running mount reports about itself (`storaged status`, the control
  * socket). Plain JSON-serializable data: numbers, strings, arrays.
@@ -33,6 +35,8 @@ export interface DiskStatus {
   inFlight: string[];
   /** Paths whose upload a drop folder holds back until its checks pass (absent from mounts of older versions). */
   held?: string[];
+  /** The disk's watched folders: hook jobs by state, running, failing (absent when it has none). */
+  watches?: WatchStatus[];
   failing: FailingOperation[];
   /** Since the mount started: operations done, failed attempts (retries), uploads and bytes sent. */
   totals: { done: number; retries: number; uploads: number; uploadedBytes: number };

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../../src/daemon/db.js';
+import { HOOKS_DB_FILE, hooksDirectory } from '../../src/daemon/hooks/hooks-db.js';
 import { MetadataStore } from '../../src/daemon/hooks/metadata-store.js';
 import type { FileMetadataRecord } from '../../src/daemon/hooks/types.js';
 import { buildCli, hasStackTrace, type CliRunner } from '../support/cli.js';
@@ -32,7 +33,8 @@ const RECORDS: FileMetadataRecord[] = [
 ];
 
 let storaged: CliRunner;
-let writer: Database;
+/** One writer per hooks database: a disk's in its cache folder, the local folders' in local-watches (hooksDirectory). */
+const writers = new Map<string, Database>();
 
 beforeAll(async () => {
   storaged = await buildCli(temp);
@@ -53,14 +55,16 @@ ${disks}watch:
 `,
   );
   writeFileSync(emptyConfigPath, `default: media\ncache: { dir: other-cache }\n${disks}`);
-  // The index as a running daemon leaves it: written by the store, the writer still connected.
-  writer = openDatabase(join(temp, 'cache', 'hooks.db'));
-  const store = new MetadataStore(writer);
-  for (const record of RECORDS) store.upsert(record);
+  // The indexes as running engines leave them: written by the store, the writers still connected.
+  for (const record of RECORDS) {
+    const file = join(hooksDirectory(join(temp, 'cache'), record), HOOKS_DB_FILE);
+    if (!writers.has(file)) writers.set(file, openDatabase(file));
+    new MetadataStore(writers.get(file)!).upsert(record);
+  }
 });
 
 afterAll(() => {
-  writer?.close();
+  for (const writer of writers.values()) writer.close();
   rmSync(temp, { recursive: true, force: true });
 });
 
@@ -137,7 +141,11 @@ describe('storaged search', { timeout: 120_000 }, () => {
     const limit = await storaged(['search', 'media', '--limit', 'lots', '--config', configPath]);
     expect(limit.code).toBe(2);
     // The index was only read: the writer's rows are all still there.
-    expect(writer.prepare('SELECT count(*) FROM file_metadata').pluck().get()).toBe(RECORDS.length);
-    expect(readFileSync(join(temp, 'cache', 'hooks.db')).length).toBeGreaterThan(0);
+    let rows = 0;
+    for (const [file, writer] of writers) {
+      rows += writer.prepare<number>('SELECT count(*) FROM file_metadata').pluck().get()!;
+      expect(readFileSync(file).length).toBeGreaterThan(0);
+    }
+    expect(rows).toBe(RECORDS.length);
   });
 });

@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { FS_ERROR_CODES, FsError, type FsErrorCode } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
+import type { HooksEngine } from '../../daemon/hooks/engine.js';
 import type { Vfs } from '../../daemon/vfs/types.js';
 import type { MountHandle } from '../../fuse/mount.js';
 import { findMount, fusermount } from '../../fuse/mountinfo.js';
@@ -57,19 +58,31 @@ async function serveMount(ctx: CliContext, disk: string, mountpoint: string): Pr
     // Loaded on use: other commands never load SQLite or the FUSE binding.
     const { createDiskVfs } = await import('../../daemon/index.js');
     const { mountVfs } = await import('../../fuse/mount.js');
-    const vfs = await createDiskVfs({ diskName: disk, driver, config, logger });
+    const { HooksEngine } = await import('../../daemon/hooks/engine.js');
+    // Drop folders of this disk: their observer must see the journal the VFS resumes.
+    const hooks = HooksEngine.open(config, { disk }, logger);
+    let vfs: Vfs;
+    try {
+      vfs = await createDiskVfs({ diskName: disk, driver, config, logger, ...(hooks?.uploads ? { uploads: hooks.uploads } : {}) });
+    } catch (err) {
+      await hooks?.close();
+      throw err;
+    }
     let handle: MountHandle;
     let control: ControlServer | undefined;
     try {
+      hooks?.attach(vfs);
       handle = await mountVfs(vfs, mountpoint, {
         logger,
         fsName: `storaged:${disk}`,
         attrTimeout: config.mount.attrTimeout,
         entryTimeout: config.mount.entryTimeout,
       });
-      control = await startControlServer(diskControl(vfs, disk, mountpoint, config.cache.maxSize), controlSocketPath(config.cache.dir, mountpoint), logger);
+      control = await startControlServer(diskControl(vfs, disk, mountpoint, config.cache.maxSize, hooks), controlSocketPath(config.cache.dir, mountpoint), logger);
+      await hooks?.start();
     } catch (err) {
       await control?.close();
+      await hooks?.close().catch((closeErr: unknown) => logger.error({ err: closeErr }, 'closing the drop-folder engine failed'));
       await vfs.close().catch((closeErr: unknown) => logger.error({ err: closeErr }, 'closing the VFS failed'));
       throw err;
     }
@@ -77,7 +90,7 @@ async function serveMount(ctx: CliContext, disk: string, mountpoint: string): Pr
     await writePidFile(pidFile);
     process.stderr.write(`mounted ${disk} at ${mountpoint}\n`);
     try {
-      return await untilStopped(handle, vfs, control, signals);
+      return await untilStopped(handle, vfs, control, signals, hooks);
     } finally {
       await removePidFile(pidFile);
     }
@@ -87,7 +100,7 @@ async function serveMount(ctx: CliContext, disk: string, mountpoint: string): Pr
 }
 
 /** What the control socket of a mount answers (status, refresh, sync). */
-function diskControl(vfs: Vfs, disk: string, mountpoint: string, maxBytes: number): DiskControl {
+function diskControl(vfs: Vfs, disk: string, mountpoint: string, maxBytes: number, hooks: HooksEngine | undefined): DiskControl {
   return {
     status: () => {
       const now = vfs.status();
@@ -102,6 +115,7 @@ function diskControl(vfs: Vfs, disk: string, mountpoint: string, maxBytes: numbe
         totals: now.totals,
         cache: { ...now.cache, maxBytes },
         dedup: now.dedup,
+        ...(hooks ? { watches: hooks.status() } : {}),
       };
     },
     refresh: (path) => vfs.refresh(path),
@@ -145,7 +159,7 @@ class StopSignals {
  * `storaged unmount` waits for that exit. A second signal detaches at once
  * and exits 1, leaving what is pending in the journal for the next start.
  */
-function untilStopped(handle: MountHandle, vfs: Vfs, control: ControlServer, signals: StopSignals): Promise<number> {
+function untilStopped(handle: MountHandle, vfs: Vfs, control: ControlServer, signals: StopSignals, hooks: HooksEngine | undefined): Promise<number> {
   const { mountpoint } = handle;
   return new Promise((resolveExit) => {
     let stopping = false;
@@ -153,7 +167,7 @@ function untilStopped(handle: MountHandle, vfs: Vfs, control: ControlServer, sig
       stopping = true;
       clearInterval(watch);
       process.stderr.write(`storaged: ${reason}: unmounting ${mountpoint} and finishing pending uploads\n`);
-      void shutdown(handle, vfs, control).then(resolveExit);
+      void shutdown(handle, vfs, control, hooks).then(resolveExit);
     };
     const watch = setInterval(() => {
       void findMount(mountpoint).then((entry) => {
@@ -175,7 +189,7 @@ function untilStopped(handle: MountHandle, vfs: Vfs, control: ControlServer, sig
 }
 
 /** Unmounts (a mount already gone is fine), closes the control socket, then drains and closes the VFS; 0 when all went well, else 1 (errors printed). */
-async function shutdown(handle: MountHandle, vfs: Vfs, control: ControlServer): Promise<number> {
+async function shutdown(handle: MountHandle, vfs: Vfs, control: ControlServer, hooks: HooksEngine | undefined): Promise<number> {
   let code = 0;
   try {
     await handle.unmount();
@@ -184,6 +198,11 @@ async function shutdown(handle: MountHandle, vfs: Vfs, control: ControlServer): 
     code = 1;
   }
   await control.close().catch(printError);
+  // Jobs in flight stop (they resume at the next start); held uploads stay journaled.
+  await hooks?.close().catch((err: unknown) => {
+    printError(err);
+    code = 1;
+  });
   try {
     const progress = startDrainProgress(vfs.status().pending);
     try {

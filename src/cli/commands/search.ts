@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { suggest } from '../../core/config/errors.js';
 import { FsError } from '../../core/errors.js';
-import { HOOKS_DB_FILE } from '../../daemon/hooks/hooks-db.js';
+import { HOOKS_DB_FILE, hooksDirectory } from '../../daemon/hooks/hooks-db.js';
 import { openMetadataReader, type MetadataSearchOptions } from '../../daemon/hooks/metadata-store.js';
 import type { QueryNode } from '../../daemon/hooks/search/query-ast.js';
 import { parseQuery } from '../../daemon/hooks/search/query-parser.js';
@@ -54,19 +54,30 @@ export function registerSearchCommand(program: Command, ctx: CliContext): void {
       const query = parseQuery(words.join(' '));
       const { node, scope } = scoped(name, query, ctx);
       const limit = options.limit ?? DEFAULT_LIST_LIMIT;
-      const reader = openMetadataReader(join(ctx.config.cache.dir, HOOKS_DB_FILE));
-      let found: FileMetadataRecord[];
-      try {
-        found = reader?.store.search(node, { ...scope, limit: limit + 1 }) ?? [];
-      } finally {
-        reader?.close();
+      const found: FileMetadataRecord[] = [];
+      for (const dir of databaseDirs(name, ctx)) {
+        const reader = openMetadataReader(join(dir, HOOKS_DB_FILE));
+        try {
+          found.push(...(reader?.store.search(node, { ...scope, limit: limit + 1 }) ?? []));
+        } finally {
+          reader?.close();
+        }
       }
+      found.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
       const more = found.length > limit;
       const records = found.slice(0, limit);
       if (options.json) await out(JSON.stringify(records, null, 2) + '\n');
       else if (records.length === 0) await out('no files match\n');
       else await out(formatTable(records) + (more ? `(the first ${limit} files; more match: raise --limit)\n` : ''));
     });
+}
+
+/** The folders whose hooks.db may hold files of the disk or watch `name` (hooksDirectory). */
+function databaseDirs(name: string, ctx: CliContext): string[] {
+  const dirs = new Set<string>();
+  if (ctx.diskNames().includes(name)) dirs.add(hooksDirectory(ctx.config.cache.dir, { disk: name }));
+  for (const watch of ctx.config.watches) if (watch.name === name) dirs.add(hooksDirectory(ctx.config.cache.dir, watch));
+  return [...dirs];
 }
 
 /** Restricts `query` to the disk or watch `name`; EINVAL when it is neither. */

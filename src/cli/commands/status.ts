@@ -102,6 +102,15 @@ export function formatDiskStatus(status: DiskStatus, nowMs = Date.now()): string
       ? 'nothing deduplicated yet'
       : `${count(dedup.files, 'file')}, ${formatBytes(dedup.bytesSaved)} and ${formatDuration(dedup.uploadMsSaved)} of uploads saved`,
   );
+  for (const watch of status.watches ?? []) {
+    const states = Object.entries(watch.counts).filter(([, n]) => n > 0);
+    row(`watch ${watch.watch}`, states.length === 0 ? 'no files yet' : `${states.map(([state, n]) => `${n} ${state}`).join(', ')}; ${watch.running} running`);
+    for (const job of watch.failing.slice(0, MAX_LISTED)) {
+      const wait = job.nextAtMs - nowMs;
+      const error = job.lastError ? `${job.lastError.code}: ${job.lastError.message}` : 'unknown error';
+      lines.push(`    ${job.path}: step ${job.step}, ${count(job.attempts, 'attempt')}, last error ${error}; ${wait > 0 ? `next try in ${formatDuration(wait)}` : 'retrying now'}`);
+    }
+  }
   return lines.join('\n') + '\n';
 }
 
