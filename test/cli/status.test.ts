@@ -150,6 +150,29 @@ describe('status and refresh helpers', () => {
     expect(text).toMatch(/dedup\s+5 files, 1\.0 GiB and 3\.2 s of uploads saved/);
   });
 
+  it('prints held uploads and the watched folders with their failing jobs', () => {
+    const now = Date.now();
+    const counts = { queued: 1, running: 0, done: 7, rejected: 1, quarantined: 2, failed: 0, superseded: 0 };
+    const status: DiskStatus = {
+      ...sampleStatus('/mnt/photos'),
+      held: ['inbox/report.pdf'],
+      watches: [
+        {
+          watch: 'inbox',
+          counts,
+          running: 0,
+          failing: [{ id: 9, path: 'report.pdf', step: 2, attempts: 4, lastError: { code: 'ECONNREFUSED', message: 'clamd is down', atMs: now }, nextAtMs: now + 8000 }],
+        },
+      ],
+    };
+    const text = formatDiskStatus(status, now);
+    expect(text).toMatch(/held\s+1 waiting for drop-folder checks: inbox\/report\.pdf/);
+    expect(text).toMatch(/watch inbox\s+1 queued, 7 done, 1 rejected, 2 quarantined; 0 running/);
+    expect(text).toContain('report.pdf: step 2, 4 attempts, last error ECONNREFUSED: clamd is down; next try in 8.0 s');
+    // A mount of an older version sends neither: nothing about them is printed.
+    expect(formatDiskStatus(sampleStatus('/mnt/photos'), now)).not.toMatch(/held|watch /);
+  });
+
   it('makes refresh paths relative to the mount, refusing paths outside it', () => {
     expect(mountRelativeKey('/mnt/a', 'sub/dir/')).toBe('sub/dir');
     expect(mountRelativeKey('/mnt/a', '/mnt/a/sub/x.txt')).toBe('sub/x.txt');
