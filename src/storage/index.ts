@@ -46,3 +46,32 @@ export {
   type CacheCounters,
 } from './decorators/cached/index.js';
 export { createCdnDriver, CdnDriver, type CdnOptions, type CdnInvalidation, type InvalidationStats } from './decorators/cdn/index.js';
+
+// Uploads: rules, virus scan, image steps, thumbnails and metadata before a file is stored (issue 6).
+export {
+  UploadHandler,
+  createUploadHandler,
+  UploadRejectedError,
+  isUploadRejected,
+  DEFAULT_THUMBNAIL_SIZES,
+  DEFAULT_CLAMD_SOCKET,
+  type UploadConfig,
+  type UploadOptions,
+  type UploadResult,
+  type UploadedThumbnail,
+  type UploadHandlerOptions,
+  type UploadFile,
+  type UploadProgress,
+  type UploadMetadata,
+  type UploadRejectionRule,
+  type UploadNaming,
+  type UploadThumbnailSize,
+  type UploadThumbnailsConfig,
+  type UploadOptimiseConfig,
+  type UploadConvertConfig,
+  type UploadWatermarkConfig,
+  type ClamdUploadOptions,
+  type StagedUpload,
+  type PreparedThumbnail,
+  type ResolvedUploadConfig,
+} from './upload/index.js';
