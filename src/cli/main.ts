@@ -10,6 +10,7 @@ import { registerSearchCommand } from './commands/search.js';
 import { registerStatusCommands } from './commands/status.js';
 import { registerSyncCommand } from './commands/sync.js';
 import { registerStorageTestCommand } from './commands/storage-test.js';
+import { registerWatchCommand } from './commands/watch.js';
 import { CliContext, type GlobalOptions } from './context.js';
 import { printError } from './errors.js';
 
@@ -41,6 +42,7 @@ function buildProgram(ctx: CliContext): Command {
   registerRefreshCommand(program, ctx);
   registerSearchCommand(program, ctx);
   registerSyncCommand(program, ctx);
+  registerWatchCommand(program, ctx);
   return program;
 }
 

@@ -22,6 +22,8 @@ export interface RunDeps {
   now: () => number;
   /** Told every new state of a job (never throws). */
   changed: (job: HookJob) => void;
+  /** Told when a refused file was set aside (the engine forgets its metadata); a throw is logged. */
+  setAside?: (job: HookJob) => void;
 }
 
 /**
@@ -101,6 +103,11 @@ async function conclude(
     return end(deps, job.id, 'superseded', { reason: `'${job.path}' changed or vanished before it could be ${state === 'rejected' ? 'rejected' : 'quarantined'}` });
   }
   const ended = end(deps, job.id, state, { ...summary, setAside: where });
+  try {
+    deps.setAside?.(job);
+  } catch (err) {
+    deps.logger.warn({ err, watch: job.watch, path: job.path }, 'could not forget the metadata of a file set aside');
+  }
   if (ended === 'final') await releaseQuietly(deps, folder, job);
   return ended;
 }

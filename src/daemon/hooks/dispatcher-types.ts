@@ -27,6 +27,8 @@ export interface DispatcherOptions {
   now?: () => number;
   /** Told each new state of a job (submitted, running, step finished, failed, ended); a throw is ignored. */
   onChange?: (job: HookJob) => void;
+  /** Told when a rejected or infected file was moved out of its folder; a throw is logged. */
+  onSetAside?: (job: HookJob) => void;
 }
 
 /** A job whose current step failed and waits for its retry. */

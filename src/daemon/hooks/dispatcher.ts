@@ -74,6 +74,7 @@ class HookDispatcher implements Dispatcher {
       logger: options.logger,
       now: this.now,
       changed: (job) => this.changed(job),
+      ...(options.onSetAside ? { setAside: options.onSetAside } : {}),
     };
   }
 

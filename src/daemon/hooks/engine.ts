@@ -19,6 +19,8 @@ import { buildPipeline, type BuiltinHookSpec, type PipelineSpec } from './pipeli
 import { commandStep } from './steps/command.js';
 import { moduleStep } from './steps/module.js';
 import type { DropFolder, Step } from './types.js';
+import { removeTemporaryLeftovers } from './leftovers.js';
+import { inFolder } from './steps/job-paths.js';
 import { lookupPath } from './vfs-files.js';
 
 /** Which watched folders an engine runs: those of one mounted disk, or every local one. */
@@ -66,6 +68,11 @@ export class HooksEngine {
         const watch = this.watches.find((w) => w.name === name);
         if (watch === undefined) throw new FsError('ENOENT', `watched folder '${name}' is not configured (any more)`, { op: 'hook' });
         return { rejectedDir: watch.rejectedDir, quarantineDir: watch.quarantineDir };
+      },
+      // A refused file's metadata (a step before the refusal may have indexed it) goes with it.
+      onSetAside: (job) => {
+        const watch = this.watches.find((w) => w.name === job.watch);
+        if (watch !== undefined) this.metadata.remove(job.watch, inFolder(watch.kind === 'disk' ? watch.path : undefined, job.path));
       },
       stagingDir,
       concurrency: config.hooks.concurrency,
@@ -125,6 +132,12 @@ export class HooksEngine {
 
   /** Resumes the jobs a previous run left, then runs new ones; local folders are watched (their files found at start are submitted). */
   async start(): Promise<void> {
+    // This process holds the engine's lock: a hidden temporary file in a local folder is a write a crash cut short.
+    for (const watch of this.watches) {
+      if (watch.kind !== 'local') continue;
+      const removed = await removeTemporaryLeftovers(watch.localPath!);
+      if (removed.length > 0) this.logger.info({ watch: watch.name, removed }, 'removed temporary files a crash left');
+    }
     await this.dispatcher.start();
     for (const watch of this.watches) {
       if (watch.kind !== 'local') continue;
