@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { FsError } from '../core/errors.js';
@@ -56,7 +56,7 @@ export interface Database {
   close(): this;
 }
 
-type DatabaseConstructor = new (file: string, options?: { fileMustExist?: boolean; timeout?: number }) => Database;
+type DatabaseConstructor = new (file: string, options?: { fileMustExist?: boolean; timeout?: number; readonly?: boolean }) => Database;
 
 const requireCjs = createRequire(import.meta.url);
 const BetterSqlite3 = requireCjs('better-sqlite3') as DatabaseConstructor;
@@ -186,4 +186,24 @@ export function fromSqliteError(err: unknown, file: string, op?: string): FsErro
 
 function reason(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Opens an existing database read-only (no creation, no migration), for a
+ * process that only looks (search, status) while another one writes: WAL
+ * readers never block the writer. Undefined when the file does not exist;
+ * a file that cannot be read as a database is FsError EIO naming it.
+ */
+export function openDatabaseReadOnly(file: string): Database | undefined {
+  if (!existsSync(file)) return undefined;
+  let db: Database | undefined;
+  try {
+    db = new BetterSqlite3(file, { readonly: true, fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    db.prepare('SELECT count(*) FROM sqlite_master').pluck().get();
+    return db;
+  } catch (err) {
+    db?.close();
+    throw new FsError('EIO', `cannot open database '${file}' for reading: ${reason(err)}`, { path: file, op: 'open', cause: err });
+  }
 }

@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -102,6 +103,9 @@ async function dimensions(file: string): Promise<[number | undefined, number | u
   const meta = await sharp(file).metadata();
   return [meta.width, meta.height];
 }
+
+/** The CLI's entry, run through tsx like startWatch does. */
+const CLI_MAIN = join(import.meta.dirname, '../../src/cli/main.ts');
 
 describe('storaged watch: a local drop folder with scan, rules, metadata and thumbnails', { timeout: 120_000 }, () => {
   it('processes the files that were already in the folder at start', async () => {
@@ -237,6 +241,17 @@ describe('storaged watch: a local drop folder with scan, rules, metadata and thu
     const none = startWatch(at('disks-only.yaml'));
     expect((await none.exited()).code).not.toBe(0);
     expect(none.output()).toMatch(/no local watched folder is configured.*\[EINVAL\]/);
+  });
+
+  it('storaged status shows the local folders\' jobs while storaged watch runs', async () => {
+    const status = await new Promise<{ code: number | null; stdout: string }>((done) => {
+      const child = execFile(process.execPath, ['--import', 'tsx', CLI_MAIN, 'status', '--config', at('config.yaml')], { env: { ...process.env, STORAGED_CONFIG: '' } }, (_err, stdout) =>
+        done({ code: child.exitCode, stdout }),
+      );
+    });
+    expect(status.code).toBe(0);
+    expect(status.stdout).toContain('local watched folders (storaged watch)');
+    expect(status.stdout).toMatch(new RegExp(`watch ${WATCH}\\s+\\d+ done, \\d+ rejected, \\d+ quarantined; \\d+ running`));
   });
 
   it('left no staging folder and nothing it should not have', async () => {

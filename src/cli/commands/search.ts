@@ -2,8 +2,8 @@ import { join } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { suggest } from '../../core/config/errors.js';
 import { FsError } from '../../core/errors.js';
-import { HOOKS_DB_FILE, hooksDirectory } from '../../daemon/hooks/hooks-db.js';
-import { openMetadataReader, type MetadataSearchOptions } from '../../daemon/hooks/metadata-store.js';
+import { HOOKS_DB_FILE, hooksDirectory } from '../../daemon/hooks/hooks-paths.js';
+import type { MetadataSearchOptions } from '../../daemon/hooks/metadata-store.js';
 import type { QueryNode } from '../../daemon/hooks/search/query-ast.js';
 import { parseQuery } from '../../daemon/hooks/search/query-parser.js';
 import type { FileMetadataRecord } from '../../daemon/hooks/types.js';
@@ -54,6 +54,8 @@ export function registerSearchCommand(program: Command, ctx: CliContext): void {
       const query = parseQuery(words.join(' '));
       const { node, scope } = scoped(name, query, ctx);
       const limit = options.limit ?? DEFAULT_LIST_LIMIT;
+      // Loaded on use: other commands never load SQLite.
+      const { openMetadataReader } = await import('../../daemon/hooks/metadata-store.js');
       const found: FileMetadataRecord[] = [];
       for (const dir of databaseDirs(name, ctx)) {
         const reader = openMetadataReader(join(dir, HOOKS_DB_FILE));

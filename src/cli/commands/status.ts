@@ -1,6 +1,8 @@
 import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import type { WatchStatus } from '../../daemon/hooks/dispatcher-types.js';
+import { hooksDirectory } from '../../daemon/hooks/hooks-paths.js';
 import type { DiskStatus, FailingOperation } from '../../daemon/status.js';
 import { mountsDir, processAlive, readPidFile } from '../../fuse/pidfile.js';
 import { controlSocketPath } from '../../http/control-paths.js';
@@ -17,7 +19,9 @@ const MAX_LISTED = 10;
  * one mount, or of every mount whose pid file in the cache folder names a
  * live process. Prints pending, in-flight and failing operations, totals,
  * cache use and dedup savings per disk; `--json` prints an array of
- * DiskStatus. No mount running: says so, exit 0. A mount that does not
+ * DiskStatus. No mount running: says so, exit 0. With local watched
+ * folders configured, the text output ends with their jobs (read from the
+ * database of `storaged watch`, running or not). A mount that does not
  * answer on its control socket: one `storaged:` line on stderr, exit 1
  * (the others are still printed).
  */
@@ -43,6 +47,12 @@ export function registerStatusCommands(program: Command, ctx: CliContext): void 
       if (options.json) await out(JSON.stringify(statuses, null, 2) + '\n');
       else if (mountpoints.length === 0) await out('no storaged mount is running\n');
       else if (statuses.length > 0) await out(statuses.map((s) => formatDiskStatus(s)).join('\n'));
+      // Local watched folders run in `storaged watch`: their jobs are read from its database.
+      if (!options.json && ctx.config.watches.some((watch) => watch.kind === 'local')) {
+        const { readWatchStatuses } = await import('../../daemon/hooks/watch-status.js');
+        const local = readWatchStatuses(hooksDirectory(cacheDir, {}));
+        if (local !== undefined) await out('\n' + formatLocalWatches(local));
+      }
       if (failed) process.exitCode = 1;
     });
 }
@@ -102,16 +112,29 @@ export function formatDiskStatus(status: DiskStatus, nowMs = Date.now()): string
       ? 'nothing deduplicated yet'
       : `${count(dedup.files, 'file')}, ${formatBytes(dedup.bytesSaved)} and ${formatDuration(dedup.uploadMsSaved)} of uploads saved`,
   );
-  for (const watch of status.watches ?? []) {
+  lines.push(...watchLines(status.watches ?? [], nowMs));
+  return lines.join('\n') + '\n';
+}
+
+/** The block `storaged status` prints for the local watched folders run by `storaged watch`, ending in a newline. */
+export function formatLocalWatches(watches: readonly WatchStatus[], nowMs = Date.now()): string {
+  return ['local watched folders (storaged watch)', ...(watches.length === 0 ? ['  no files yet'] : watchLines(watches, nowMs))].join('\n') + '\n';
+}
+
+/** One row per watched folder (jobs by state, running) and its failing jobs below it. */
+function watchLines(watches: readonly WatchStatus[], nowMs: number): string[] {
+  const lines: string[] = [];
+  for (const watch of watches) {
     const states = Object.entries(watch.counts).filter(([, n]) => n > 0);
-    row(`watch ${watch.watch}`, states.length === 0 ? 'no files yet' : `${states.map(([state, n]) => `${n} ${state}`).join(', ')}; ${watch.running} running`);
+    lines.push(`  ${`watch ${watch.watch}`.padEnd(10)}  ${states.length === 0 ? 'no files yet' : `${states.map(([state, n]) => `${n} ${state}`).join(', ')}; ${watch.running} running`}`);
     for (const job of watch.failing.slice(0, MAX_LISTED)) {
       const wait = job.nextAtMs - nowMs;
       const error = job.lastError ? `${job.lastError.code}: ${job.lastError.message}` : 'unknown error';
       lines.push(`    ${job.path}: step ${job.step}, ${count(job.attempts, 'attempt')}, last error ${error}; ${wait > 0 ? `next try in ${formatDuration(wait)}` : 'retrying now'}`);
     }
+    if (watch.failing.length > MAX_LISTED) lines.push(`    ... and ${watch.failing.length - MAX_LISTED} more`);
   }
-  return lines.join('\n') + '\n';
+  return lines;
 }
 
 /** `upload a/b.txt: 3 attempts, last error EIO: message; next try in 12 s` */

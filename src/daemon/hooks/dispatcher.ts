@@ -2,8 +2,9 @@ import { readdir, rm } from 'node:fs/promises';
 import PQueue from 'p-queue';
 import { FsError } from '../../core/errors.js';
 import { runJob, workDirOf, type RunDeps, type RunEnd } from './dispatcher-run.js';
-import type { Dispatcher, DispatcherOptions, FailingJob, WatchStatus } from './dispatcher-types.js';
-import { emptyCounts, FINAL_STATES, type JobStore } from './job-store.js';
+import type { Dispatcher, DispatcherOptions, WatchStatus } from './dispatcher-types.js';
+import { FINAL_STATES, type JobStore } from './job-store.js';
+import { watchStatuses } from './watch-status.js';
 import type { DropFileVersion, HookJob } from './types.js';
 
 export type { Destinations } from './dispatcher-outcomes.js';
@@ -119,20 +120,9 @@ class HookDispatcher implements Dispatcher {
   }
 
   status(): WatchStatus[] {
-    const statuses = new Map<string, WatchStatus>();
-    const of = (watch: string): WatchStatus => {
-      let status = statuses.get(watch);
-      if (status === undefined) statuses.set(watch, (status = { watch, counts: emptyCounts(), running: 0, failing: [] }));
-      return status;
-    };
-    for (const [watch, counts] of this.store.counts()) of(watch).counts = counts;
-    for (const run of this.inFlight.values()) of(run.watch).running++;
-    for (const job of this.store.failing()) {
-      const failing: FailingJob = { id: job.id, path: job.path, step: job.step, attempts: job.attempts, nextAtMs: job.nextAtMs };
-      if (job.lastError !== undefined) failing.lastError = job.lastError;
-      of(job.watch).failing.push(failing);
-    }
-    return [...statuses.values()].sort((a, b) => a.watch.localeCompare(b.watch));
+    const running = new Map<string, number>();
+    for (const run of this.inFlight.values()) running.set(run.watch, (running.get(run.watch) ?? 0) + 1);
+    return watchStatuses(this.store, running);
   }
 
   jobsOf(watch: string, path: string): HookJob[] {

@@ -1,7 +1,5 @@
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { FsError } from '../../core/errors.js';
-import { BUSY_TIMEOUT_MS, fromSqliteError, type Database, type Statement } from '../db.js';
+import { fromSqliteError, openDatabaseReadOnly, type Database, type Statement } from '../db.js';
 import { METADATA_MIGRATIONS, metadataSchemaVersion, migrateMetadataSchema } from './metadata-schema.js';
 import type { QueryNode } from './search/query-ast.js';
 import { parseQuery } from './search/query-parser.js';
@@ -164,10 +162,6 @@ export interface MetadataReader {
   close(): void;
 }
 
-type ReadOnlyConstructor = new (file: string, options: { readonly: true; fileMustExist: true; timeout: number }) => Database;
-
-const requireCjs = createRequire(import.meta.url);
-
 /**
  * Opens the hooks database `file` read-only for searching, so it works while
  * a mount or the daemon writes it (WAL readers never block the writer).
@@ -176,18 +170,14 @@ const requireCjs = createRequire(import.meta.url);
  * FsError EIO naming it.
  */
 export function openMetadataReader(file: string): MetadataReader | undefined {
-  if (!existsSync(file)) return undefined;
-  // db.ts's openDatabase creates and migrates; a reader must do neither, so it opens the file itself.
-  const BetterSqlite3 = requireCjs('better-sqlite3') as ReadOnlyConstructor;
-  let db: Database | undefined;
+  const db = openDatabaseReadOnly(file);
+  if (db === undefined) return undefined;
   try {
-    db = new BetterSqlite3(file, { readonly: true, fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
-    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     const store = new MetadataStore(db, { readOnly: true });
     const open = db;
     return { store, close: () => open.close() };
   } catch (err) {
-    db?.close();
+    db.close();
     if (err instanceof FsError) throw err;
     throw new FsError('EIO', `cannot open database '${file}' for reading: ${err instanceof Error ? err.message : String(err)}`, { path: file, op: 'search', cause: err });
   }
