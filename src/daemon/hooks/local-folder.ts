@@ -57,6 +57,11 @@ export class LocalDropFolder implements DropFolder {
     }
   }
 
+  /** The file's absolute path (EINVAL for a path leaving the folder). */
+  localPath(path: string): string {
+    return this.resolve(path);
+  }
+
   /** Replaces the file's bytes with those of `from`, keeping its permission bits; ENOENT when the file is gone. */
   async replace(path: string, from: string): Promise<void> {
     const full = this.resolve(path);

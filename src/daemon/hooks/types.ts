@@ -30,6 +30,12 @@ export interface DropFolder {
   stat(path: string): Promise<DropFileVersion | undefined>;
   /** The file's content as a stream; FsError ENOENT when it is gone. */
   read(path: string): Promise<Readable>;
+  /**
+   * The file's absolute path on this machine, for folders whose files are
+   * local (the engine then copies it with the kernel instead of streaming it
+   * through JavaScript); absent where files are not local.
+   */
+  localPath?(path: string): string;
   /** Replaces the file's content with the bytes of the local file `from` (idempotent: same bytes again). */
   replace(path: string, from: string): Promise<void>;
   /**

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { constants, createReadStream } from 'node:fs';
 import { copyFile, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -78,7 +78,8 @@ export async function writeBytesDurably(path: string, bytes: Uint8Array, options
 export async function copyFileDurably(from: string, to: string, options: DurableWriteOptions = {}): Promise<number> {
   const temp = temporarySibling(to);
   try {
-    await copyFile(from, temp);
+    // FICLONE: a reflink where the file system can (btrfs, xfs), else the kernel's ordinary copy.
+    await copyFile(from, temp, constants.COPYFILE_FICLONE);
     const handle = await open(temp, 'r+');
     let size: number;
     try {

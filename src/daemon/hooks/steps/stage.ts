@@ -1,14 +1,15 @@
 import { join } from 'node:path';
 import { isFsError } from '../../../core/errors.js';
 import type { Step, StepContext, StepOutcome } from '../types.js';
-import { writeStreamDurably } from './files.js';
+import { copyFileDurably, writeStreamDurably } from './files.js';
 
 /** Name of the staged copy inside the job's work folder. */
 export const STAGED_SOURCE = 'source';
 
 /**
  * The first step of every pipeline: copies the job's file from its folder
- * into `<workDir>/source` (temp name, fsync, rename) so later steps read
+ * into `<workDir>/source` (temp name, fsync, rename; the kernel copies a
+ * local folder's file, others are streamed) so later steps read
  * bytes that cannot change under them. The file gone, or not of the job's
  * size (before or after the copy), means a newer version (or none) takes
  * over: 'superseded'. Output: the staged path. Idempotent: a re-run copies
@@ -26,15 +27,16 @@ async function stage(ctx: StepContext): Promise<StepOutcome> {
   const now = await folder.stat(job.path);
   if (now === undefined) return { kind: 'superseded', reason: `'${job.path}' is gone` };
   if (now.size !== job.size) return changed(job.path, job.size, now.size);
-  let source;
+  const staged = join(ctx.workDir, STAGED_SOURCE);
+  let copied: number;
   try {
-    source = await folder.read(job.path);
+    // A local file is copied by the kernel (a reflink where the file system has them); others stream.
+    const local = folder.localPath?.(job.path);
+    copied = local !== undefined ? await copyFileDurably(local, staged, { signal: ctx.signal }) : await writeStreamDurably(staged, await folder.read(job.path), { signal: ctx.signal });
   } catch (err) {
     if (isFsError(err, 'ENOENT')) return { kind: 'superseded', reason: `'${job.path}' is gone` };
     throw err;
   }
-  const staged = join(ctx.workDir, STAGED_SOURCE);
-  const copied = await writeStreamDurably(staged, source, { signal: ctx.signal });
   if (copied !== job.size) return changed(job.path, job.size, copied);
   return { kind: 'next', output: staged, detail: { bytes: copied } };
 }

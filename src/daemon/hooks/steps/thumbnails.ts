@@ -61,16 +61,18 @@ export function thumbnailsStep(options: ThumbnailsStepOptions, name = 'thumbnail
       return refusingBadImages(name, async () => {
         const made = await thumbnails(ctx.input, specs, options.limits ? { limits: options.limits } : {});
         const base = withoutExtension(ctx.job.path);
-        const listed: MadeThumbnail[] = [];
-        for (const thumbnail of made) {
-          const target = posix.join(to, `${base}.${thumbnail.name}.${format}`);
-          const local = join(ctx.workDir, `thumbnail-${thumbnail.name}.${format}`);
-          // A scratch file nothing refers to after the step: no fsync (a re-run makes it again); writeDerived's copy is durable.
-          throwIfAborted(ctx.signal, ctx.job.path);
-          await writeFile(local, thumbnail.bytes).catch((err: unknown) => Promise.reject(fromSystemError(err, { path: local, op: 'thumbnails' })));
-          await ctx.folder.writeDerived(target, local);
-          listed.push({ path: target, width: thumbnail.width, height: thumbnail.height, format, bytes: thumbnail.bytes.length });
-        }
+        // Placed side by side (each a durable write of its own), listed in the configured order.
+        const listed = await Promise.all(
+          made.map(async (thumbnail): Promise<MadeThumbnail> => {
+            const target = posix.join(to, `${base}.${thumbnail.name}.${format}`);
+            const local = join(ctx.workDir, `thumbnail-${thumbnail.name}.${format}`);
+            // A scratch file nothing refers to after the step: no fsync (a re-run makes it again); writeDerived's copy is durable.
+            throwIfAborted(ctx.signal, ctx.job.path);
+            await writeFile(local, thumbnail.bytes).catch((err: unknown) => Promise.reject(fromSystemError(err, { path: local, op: 'thumbnails' })));
+            await ctx.folder.writeDerived(target, local);
+            return { path: target, width: thumbnail.width, height: thumbnail.height, format, bytes: thumbnail.bytes.length };
+          }),
+        );
         return { kind: 'next', detail: { thumbnails: listed } };
       });
     },
