@@ -154,23 +154,29 @@ function profileOf(file: string, startedEpoch: number, startMs: number, seconds:
 }
 
 /**
- * Times every LocalDropFolder.writeDerived call until restore() (the
- * prototype method is wrapped: the engine's own code runs unchanged, only
- * timed). The one part of a step the job records cannot show.
+ * Times every LocalDropFolder.writeDerived and writeDerivedBytes call until
+ * restore() (the prototype methods are wrapped: the engine's own code runs
+ * unchanged, only timed). The one part of a step the job records cannot show.
  */
 function timeWriteDerived(): { ms: () => number; restore: () => void } {
-  const original = Object.getOwnPropertyDescriptor(LocalDropFolder.prototype, 'writeDerived')!;
-  const call = original.value as LocalDropFolder['writeDerived'];
+  const names = ['writeDerived', 'writeDerivedBytes'] as const;
+  const originals = names.map((name) => [name, Object.getOwnPropertyDescriptor(LocalDropFolder.prototype, name)!] as const);
   let total = 0;
-  LocalDropFolder.prototype.writeDerived = async function timed(this: LocalDropFolder, target: string, from: string): Promise<void> {
-    const started = performance.now();
-    try {
-      await call.call(this, target, from);
-    } finally {
-      total += performance.now() - started;
-    }
-  };
-  return { ms: () => total, restore: () => Object.defineProperty(LocalDropFolder.prototype, 'writeDerived', original) };
+  for (const [name, original] of originals) {
+    const call = original.value as (this: LocalDropFolder, ...args: unknown[]) => Promise<void>;
+    Object.defineProperty(LocalDropFolder.prototype, name, {
+      ...original,
+      value: async function timed(this: LocalDropFolder, ...args: unknown[]): Promise<void> {
+        const started = performance.now();
+        try {
+          await call.apply(this, args);
+        } finally {
+          total += performance.now() - started;
+        }
+      },
+    });
+  }
+  return { ms: () => total, restore: () => originals.forEach(([name, original]) => Object.defineProperty(LocalDropFolder.prototype, name, original)) };
 }
 
 function sumOfSteps(profile: PipelineProfile): number {

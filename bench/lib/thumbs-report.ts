@@ -132,7 +132,7 @@ export function markdown(result: ThumbsResult, options: ThumbsOptions): string {
     `| open + start (database, watcher walks the folder) | ${f1(m.profile.startMs)} |`,
     `| until the first job is recorded | ${f1(m.profile.firstJobMs)} |`,
     ...Object.entries(m.profile.meanStepMs).map(([step, ms]) => `| step \`${step}\`, mean per file | ${f1(ms)} |`),
-    `| of which placing the thumbnails (DropFolder.writeDerived: durable copy), mean per file | ${f1(m.profile.meanWriteDerivedMs)} |`,
+    `| of which placing the thumbnails (durable writes), mean per file | ${f1(m.profile.meanWriteDerivedMs)} |`,
     `| plain script, mean per file | ${f1(median(result.rounds.map((r) => r.plain.meanFileMs)))} |`,
     `| until the last job ended | ${f1(m.profile.lastJobEndMs)} |`,
     `| wall time | ${f1(m.pipeline.seconds * 1000)} |`,

@@ -89,6 +89,13 @@ export class LocalDropFolder implements DropFolder {
     return this.written.get(version.path) === `${version.size}:${version.mtimeMs}`;
   }
 
+  /** Writes `bytes` at `target` (relative to the folder's root) durably, creating folders, replacing a file there. */
+  async writeDerivedBytes(target: string, bytes: Uint8Array): Promise<void> {
+    const full = this.resolve(target);
+    await mkdir(dirname(full), { recursive: true }).catch((err: unknown) => Promise.reject(fromSystemError(err, { path: full, op: 'mkdir' })));
+    await writeBytesDurably(full, bytes);
+  }
+
   /**
    * Moves the file to `into/<path>` (` (2)`, ` (3)`... before the extension
    * when taken), never overwriting and never deleting content: a hard link

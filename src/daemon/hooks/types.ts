@@ -44,6 +44,8 @@ export interface DropFolder {
    * inside a disk, to the folder's root for a local folder.
    */
   writeDerived(target: string, from: string): Promise<void>;
+  /** writeDerived of bytes in memory (small derived files such as thumbnails), where the folder can write them directly. */
+  writeDerivedBytes?(target: string, bytes: Uint8Array): Promise<void>;
   /**
    * Moves the file out of the watched folder into the local folder `into`,
    * under its relative path (a free name is chosen if taken), and resolves to

@@ -65,11 +65,15 @@ export function thumbnailsStep(options: ThumbnailsStepOptions, name = 'thumbnail
         const listed = await Promise.all(
           made.map(async (thumbnail): Promise<MadeThumbnail> => {
             const target = posix.join(to, `${base}.${thumbnail.name}.${format}`);
-            const local = join(ctx.workDir, `thumbnail-${thumbnail.name}.${format}`);
-            // A scratch file nothing refers to after the step: no fsync (a re-run makes it again); writeDerived's copy is durable.
             throwIfAborted(ctx.signal, ctx.job.path);
-            await writeFile(local, thumbnail.bytes).catch((err: unknown) => Promise.reject(fromSystemError(err, { path: local, op: 'thumbnails' })));
-            await ctx.folder.writeDerived(target, local);
+            if (ctx.folder.writeDerivedBytes !== undefined) {
+              await ctx.folder.writeDerivedBytes(target, thumbnail.bytes);
+            } else {
+              const local = join(ctx.workDir, `thumbnail-${thumbnail.name}.${format}`);
+              // A scratch file nothing refers to after the step: no fsync (a re-run makes it again); writeDerived's copy is durable.
+              await writeFile(local, thumbnail.bytes).catch((err: unknown) => Promise.reject(fromSystemError(err, { path: local, op: 'thumbnails' })));
+              await ctx.folder.writeDerived(target, local);
+            }
             return { path: target, width: thumbnail.width, height: thumbnail.height, format, bytes: thumbnail.bytes.length };
           }),
         );
