@@ -18,6 +18,7 @@ import { startControlServer, type ControlServer } from '../../http/control-serve
 import { controlSocketPath } from '../../http/control-paths.js';
 import { describePending, startDrainProgress } from '../drain-progress.js';
 import { registerUnmountCommand } from './unmount.js';
+import { StopSignals } from '../stop-signals.js';
 
 /** Longest wait for a `--daemon` child to have its mount live. */
 const DAEMON_START_TIMEOUT_MS = 60_000;
@@ -123,33 +124,6 @@ function diskControl(vfs: Vfs, disk: string, mountpoint: string, maxBytes: numbe
   };
 }
 
-/** SIGINT/SIGTERM, from process start to exit: the first asks for a clean stop, the second for an immediate one. */
-class StopSignals {
-  private count = 0;
-  private listener: ((signal: NodeJS.Signals, count: number) => void) | undefined;
-  private first: NodeJS.Signals | undefined;
-  private readonly onSignal = (signal: NodeJS.Signals) => {
-    this.count++;
-    this.first ??= signal;
-    this.listener?.(signal, this.count);
-  };
-
-  constructor() {
-    process.on('SIGINT', this.onSignal);
-    process.on('SIGTERM', this.onSignal);
-  }
-
-  /** Calls `listener` for every signal from now on, and at once for the first one if it already came. */
-  listen(listener: (signal: NodeJS.Signals, count: number) => void): void {
-    this.listener = listener;
-    if (this.first !== undefined) listener(this.first, 1);
-  }
-
-  dispose(): void {
-    process.off('SIGINT', this.onSignal);
-    process.off('SIGTERM', this.onSignal);
-  }
-}
 
 /**
  * Waits for SIGINT/SIGTERM (or the mount vanishing under an outside

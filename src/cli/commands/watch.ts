@@ -5,6 +5,7 @@ import { createLogger, type Logger } from '../../core/logger.js';
 import type { HooksEngine } from '../../daemon/hooks/engine.js';
 import type { CliContext } from '../context.js';
 import { printError } from '../errors.js';
+import { StopSignals } from '../stop-signals.js';
 
 /**
  * Registers `storaged watch`: runs the hooks of the config's local watched
@@ -111,30 +112,3 @@ function untilStopped(engine: HooksEngine, signals: StopSignals, logger: Logger)
   });
 }
 
-/** SIGINT/SIGTERM, from creation to dispose(): the first asks for a clean stop, later ones for an immediate one. */
-class StopSignals {
-  private count = 0;
-  private first: NodeJS.Signals | undefined;
-  private listener: ((signal: NodeJS.Signals, count: number) => void) | undefined;
-  private readonly onSignal = (signal: NodeJS.Signals) => {
-    this.count++;
-    this.first ??= signal;
-    this.listener?.(signal, this.count);
-  };
-
-  constructor() {
-    process.on('SIGINT', this.onSignal);
-    process.on('SIGTERM', this.onSignal);
-  }
-
-  /** Calls `listener` for every signal from now on, and at once for the first one if it already came. */
-  listen(listener: (signal: NodeJS.Signals, count: number) => void): void {
-    this.listener = listener;
-    if (this.first !== undefined) listener(this.first, 1);
-  }
-
-  dispose(): void {
-    process.off('SIGINT', this.onSignal);
-    process.off('SIGTERM', this.onSignal);
-  }
-}

@@ -7,19 +7,7 @@ import { UploadRejectedError } from './errors.js';
 import { extensionOfFormat, splitExtension } from './naming.js';
 import { loadImages, loadSniff } from './processing.js';
 import { deriveStaged, workPath, type StagedUpload } from './staging.js';
-
-/** sharp's format name for each sniffed type the image steps decode. */
-const FORMAT_OF_MIME: Readonly<Record<string, string>> = {
-  'image/jpeg': 'jpeg',
-  'image/png': 'png',
-  'image/apng': 'png',
-  'image/webp': 'webp',
-  'image/gif': 'gif',
-  'image/avif': 'heif',
-  'image/heic': 'heif',
-  'image/heif': 'heif',
-  'image/tiff': 'tiff',
-};
+import { DECODABLE_FORMAT_OF_MIME } from '../../processing/images/formats.js';
 
 /** A thumbnail made in memory (bounded by its box), not stored yet. */
 export interface PreparedThumbnail {
@@ -39,7 +27,7 @@ export interface PreparedThumbnail {
  * IS an image: the steps then refuse it with a reason.
  */
 export function isProcessableImage(staged: StagedUpload, limits: Partial<ImageLimits> | undefined): boolean {
-  const format = staged.sniffed ? FORMAT_OF_MIME[staged.sniffed.mime] : undefined;
+  const format = staged.sniffed ? DECODABLE_FORMAT_OF_MIME[staged.sniffed.mime] : undefined;
   return format !== undefined && resolveLimits(limits).formats.includes(format);
 }
 

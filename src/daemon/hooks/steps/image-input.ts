@@ -1,19 +1,7 @@
 import { ImageRejectedError, resolveLimits, type ImageLimits } from '../../../processing/images/index.js';
 import { sniffFile, type SniffResult } from '../../../processing/sniff/index.js';
 import type { StepOutcome } from '../types.js';
-
-/** sharp's format name for each sniffed image type the image steps can decode. */
-const FORMAT_OF_MIME: Readonly<Record<string, string>> = {
-  'image/jpeg': 'jpeg',
-  'image/png': 'png',
-  'image/apng': 'png',
-  'image/webp': 'webp',
-  'image/gif': 'gif',
-  'image/avif': 'heif',
-  'image/heic': 'heif',
-  'image/heif': 'heif',
-  'image/tiff': 'tiff',
-};
+import { DECODABLE_FORMAT_OF_MIME } from '../../../processing/images/formats.js';
 
 /** What an image step found its input to be. */
 export type ImageInputKind = { image: true; mime: string } | { image: false; mime: string | undefined };
@@ -31,7 +19,7 @@ export async function classifyInput(input: string, limits: Partial<ImageLimits> 
 
 /** classifyInput for a type already sniffed. */
 export function classifySniffed(sniffed: SniffResult | undefined, limits: Partial<ImageLimits> | undefined): ImageInputKind {
-  const format = sniffed ? FORMAT_OF_MIME[sniffed.mime] : undefined;
+  const format = sniffed ? DECODABLE_FORMAT_OF_MIME[sniffed.mime] : undefined;
   if (sniffed && format !== undefined && resolveLimits(limits).formats.includes(format)) return { image: true, mime: sniffed.mime };
   return { image: false, mime: sniffed?.mime };
 }
