@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fromSystemError } from '../../core/errors.js';
@@ -7,6 +7,7 @@ import { retryDelay } from '../writeback/backoff.js';
 import { setAsideWithReason, type Destinations } from './dispatcher-outcomes.js';
 import { RETRY_FOREVER_STEPS, shouldRetry, toJobError } from './job-errors.js';
 import type { JobStore } from './job-store.js';
+import { STAGED_SOURCE } from './steps/stage.js';
 import type { DropFolder, HookJob, JobState, Step, StepOutcome, StepResult } from './types.js';
 
 /** What running one job needs (the dispatcher's options, resolved). */
@@ -34,6 +35,22 @@ export interface RunDeps {
  */
 export type RunEnd = 'final' | 'retry' | 'aborted' | 'lost';
 
+/**
+ * A job resumed past its staging whose staged copy is gone or not of the
+ * job's size (a copy not fsynced, lost with a power cut) starts again from
+ * its first step; anything else goes on where it was.
+ */
+async function checkStaged(deps: RunDeps, job: HookJob, workDir: string, logger: Logger): Promise<HookJob> {
+  if (job.step === 0 || job.input !== join(workDir, STAGED_SOURCE)) return job;
+  const size = await stat(job.input).then(
+    (info) => info.size,
+    () => undefined,
+  );
+  if (size === job.size) return job;
+  logger.warn({ staged: job.input, size, expected: job.size }, 'the staged copy was lost: the job starts again');
+  return deps.store.rewind(job.id) ?? job;
+}
+
 /** The staging folder of job `id`. */
 export function workDirOf(stagingDir: string, id: number): string {
   return join(stagingDir, String(id));
@@ -56,6 +73,7 @@ export async function runJob(deps: RunDeps, job: HookJob, signal: AbortSignal): 
     await mkdir(workDir, { recursive: true }).catch((err: unknown) => {
       throw fromSystemError(err, { path: workDir, op: 'create staging folder' });
     });
+    current = await checkStaged(deps, current, workDir, logger);
     for (let index = current.step; index < steps.length; index++) {
       if (signal.aborted) return 'aborted';
       const step = steps[index]!;

@@ -69,6 +69,12 @@ export interface JobStore {
   finish(id: number, state: JobState, outcome?: Record<string, unknown>, error?: JobError): HookJob | undefined;
   /** Puts a running job back to 'queued' (due now) without counting an attempt (the engine stopped). */
   requeue(id: number): HookJob | undefined;
+  /**
+   * Sends a running job back to its first step (results, input and attempts
+   * cleared): what it staged was lost. Undefined (nothing changed) when the
+   * job is not running.
+   */
+  rewind(id: number): HookJob | undefined;
   /** Puts every running job back to 'queued' (a start after a crash); returns how many. */
   requeueRunning(): number;
   /** Every job that is not final (queued or running), oldest first. */
@@ -130,6 +136,7 @@ export function openJobStore(db: Database, options: JobStoreOptions = {}): JobSt
        WHERE id = ? AND ${UNFINISHED}`,
     ),
     requeue: db.prepare("UPDATE hook_jobs SET state = 'queued', next_at_ms = ?, updated_ms = ? WHERE id = ? AND state = 'running'"),
+    rewind: db.prepare("UPDATE hook_jobs SET step = 0, results = '[]', input = NULL, attempts = 0, updated_ms = ? WHERE id = ? AND state = 'running'"),
     requeueRunning: db.prepare("UPDATE hook_jobs SET state = 'queued', next_at_ms = ?, updated_ms = ? WHERE state = 'running'"),
     unfinished: db.prepare<JobRow>(`SELECT * FROM hook_jobs WHERE ${UNFINISHED} ORDER BY id`),
     unfinishedCount: db.prepare<number>(`SELECT count(*) FROM hook_jobs WHERE ${UNFINISHED}`).pluck(),
@@ -215,6 +222,10 @@ export function openJobStore(db: Database, options: JobStoreOptions = {}): JobSt
     requeue(id) {
       const at = now();
       return guarded('hook job requeue', () => changed(id, () => sql.requeue.run(at, at, id)));
+    },
+    rewind(id) {
+      const at = now();
+      return guarded('hook job rewind', () => changed(id, () => sql.rewind.run(at, id)));
     },
     requeueRunning() {
       const at = now();

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { constants, createReadStream } from 'node:fs';
-import { copyFile, open, rename, unlink } from 'node:fs/promises';
+import { copyFile, open, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { FsError, fromSystemError } from '../../../core/errors.js';
@@ -92,6 +92,27 @@ export async function copyFileDurably(from: string, to: string, options: Durable
     throwIfAborted(options.signal, to);
     await rename(temp, to);
     await fsyncDirectory(dirname(to));
+    return size;
+  } catch (err) {
+    await unlink(temp).catch(() => undefined);
+    throw fromSystemError(err, { path: to, op: 'copy' });
+  }
+}
+
+/**
+ * Copies the local file `from` to `to` by the kernel (a reflink where the
+ * file system can), through a temporary sibling renamed into place, without
+ * fsync: for copies that can be made again (the caller checks what it
+ * finds after a crash). Resolves to the size copied; ENOENT when `from` is
+ * missing.
+ */
+export async function copyFileReplaceable(from: string, to: string, options: Pick<DurableWriteOptions, 'signal'> = {}): Promise<number> {
+  const temp = temporarySibling(to);
+  try {
+    await copyFile(from, temp, constants.COPYFILE_FICLONE);
+    const size = (await stat(temp)).size;
+    throwIfAborted(options.signal, to);
+    await rename(temp, to);
     return size;
   } catch (err) {
     await unlink(temp).catch(() => undefined);

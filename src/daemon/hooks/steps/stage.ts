@@ -1,15 +1,17 @@
 import { join } from 'node:path';
 import { isFsError } from '../../../core/errors.js';
 import type { Step, StepContext, StepOutcome } from '../types.js';
-import { copyFileDurably, writeStreamDurably } from './files.js';
+import { copyFileReplaceable, writeStreamDurably } from './files.js';
 
 /** Name of the staged copy inside the job's work folder. */
 export const STAGED_SOURCE = 'source';
 
 /**
  * The first step of every pipeline: copies the job's file from its folder
- * into `<workDir>/source` (temp name, fsync, rename; the kernel copies a
- * local folder's file, others are streamed) so later steps read
+ * into `<workDir>/source` (temp name, rename; the kernel copies a local
+ * folder's file without fsync — a resumed job whose copy was lost stages
+ * again, see dispatcher-run checkStaged — others are streamed and fsynced)
+ * so later steps read
  * bytes that cannot change under them. The file gone, or not of the job's
  * size (before or after the copy), means a newer version (or none) takes
  * over: 'superseded'. Output: the staged path. Idempotent: a re-run copies
@@ -30,9 +32,10 @@ async function stage(ctx: StepContext): Promise<StepOutcome> {
   const staged = join(ctx.workDir, STAGED_SOURCE);
   let copied: number;
   try {
-    // A local file is copied by the kernel (a reflink where the file system has them); others stream.
+    // A local file is copied by the kernel (a reflink where the file system has them) and not fsynced:
+    // the dispatcher stages again when a resumed job finds the copy lost (checkStaged). Others stream, durably.
     const local = folder.localPath?.(job.path);
-    copied = local !== undefined ? await copyFileDurably(local, staged, { signal: ctx.signal }) : await writeStreamDurably(staged, await folder.read(job.path), { signal: ctx.signal });
+    copied = local !== undefined ? await copyFileReplaceable(local, staged, { signal: ctx.signal }) : await writeStreamDurably(staged, await folder.read(job.path), { signal: ctx.signal });
   } catch (err) {
     if (isFsError(err, 'ENOENT')) return { kind: 'superseded', reason: `'${job.path}' is gone` };
     throw err;
