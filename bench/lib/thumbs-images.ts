@@ -3,6 +3,7 @@ import { mkdir, readdir, rename, stat, utimes, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import { seededRandom } from '../../test/support/random.js';
 
 /** Width and height of every source photo (12 megapixels, stored landscape). */
 export const PHOTO_WIDTH = 4000;
@@ -74,21 +75,9 @@ function orientationOf(index: number): number {
   return ORIENTATIONS[index % ORIENTATIONS.length]!;
 }
 
-/** A small deterministic PRNG (mulberry32), so file N always has the same content. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** The encoded JPEG of photo `index`. */
 async function makePhoto(index: number): Promise<Buffer> {
-  const random = prng(index * 7919 + 17);
+  const random = seededRandom(index * 7919 + 17);
   const width = PHOTO_WIDTH;
   const height = PHOTO_HEIGHT;
   // Per channel: a column term and a row term (gradient + two waves each), summed per pixel.

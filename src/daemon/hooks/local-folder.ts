@@ -5,7 +5,7 @@ import { dirname, isAbsolute, join, relative } from 'node:path';
 import type { Readable } from 'node:stream';
 import { FsError, fromSystemError } from '../../core/errors.js';
 import { normalizeKey } from '../../core/paths.js';
-import { copyFileDurably, fsyncDirectory, sha256OfFile, temporarySibling, writeBytesDurably } from './steps/files.js';
+import { copyFileDurably, fsyncDirectory, numberedName, sha256OfFile, temporarySibling, writeBytesDurably } from './steps/files.js';
 import type { DropFileVersion, DropFolder } from './types.js';
 
 /** The folder (inside each set-aside destination) where setAside records where each path went. */
@@ -163,7 +163,7 @@ export class LocalDropFolder implements DropFolder {
   /** Tries `wanted`, then `name (2).ext`... recording each choice before moving there. */
   private async moveToFreeName(full: string, wanted: string, intentPath: string, into: string): Promise<string> {
     for (let n = 1; ; n++) {
-      const candidate = n === 1 ? wanted : numbered(wanted, n);
+      const candidate = n === 1 ? wanted : numberedName(wanted, n);
       if (await exists(candidate)) continue;
       await writeBytesDurably(intentPath, Buffer.from(JSON.stringify({ dest: relative(into, candidate) })));
       const moved = await placeAt(full, candidate);
@@ -212,12 +212,6 @@ async function copyAcross(from: string, to: string): Promise<void> {
   } finally {
     await unlink(temp).catch(() => undefined);
   }
-}
-
-function numbered(path: string, n: number): string {
-  const slash = path.lastIndexOf('/');
-  const dot = path.lastIndexOf('.');
-  return dot > slash + 1 ? `${path.slice(0, dot)} (${n})${path.slice(dot)}` : `${path} (${n})`;
 }
 
 async function unlinkDurably(path: string): Promise<void> {

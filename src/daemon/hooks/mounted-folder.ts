@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { lstat, mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -6,7 +5,8 @@ import { FsError } from '../../core/errors.js';
 import { normalizeKey } from '../../core/paths.js';
 import type { Vfs } from '../vfs/types.js';
 import type { MountWatchBridge } from './mount-watches.js';
-import { sha256OfFile, writeStreamDurably } from './steps/files.js';
+import { sha256OfStream } from '../../drivers/shared/body.js';
+import { numberedName, sha256OfFile, writeStreamDurably } from './steps/files.js';
 import type { DropFileVersion, DropFolder } from './types.js';
 import { lookupPath, readStream, removePath, requirePath, writeFromLocal } from './vfs-files.js';
 
@@ -93,27 +93,15 @@ export class MountedDropFolder implements DropFolder {
   private async copyOut(key: string, wanted: string): Promise<string> {
     let digest: string | undefined;
     for (let n = 1; ; n++) {
-      const candidate = n === 1 ? wanted : numbered(wanted, n);
+      const candidate = n === 1 ? wanted : numberedName(wanted, n);
       if (!(await exists(candidate))) {
         await writeStreamDurably(candidate, await readStream(this.vfs, key));
         return candidate;
       }
-      digest ??= await sha256OfStream(await readStream(this.vfs, key));
+      digest ??= (await sha256OfStream(await readStream(this.vfs, key))).hex;
       if ((await sha256OfFile(candidate)) === digest) return candidate;
     }
   }
-}
-
-async function sha256OfStream(stream: Readable): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of stream) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
-
-function numbered(path: string, n: number): string {
-  const slash = path.lastIndexOf('/');
-  const dot = path.lastIndexOf('.');
-  return dot > slash + 1 ? `${path.slice(0, dot)} (${n})${path.slice(dot)}` : `${path} (${n})`;
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -120,6 +120,13 @@ export async function copyFileReplaceable(from: string, to: string, options: Pic
   }
 }
 
+/** `path` with ` (n)` before its extension (`a/b (2).jpg`): the n-th free name for a taken one. */
+export function numberedName(path: string, n: number): string {
+  const slash = path.lastIndexOf('/');
+  const dot = path.lastIndexOf('.');
+  return dot > slash + 1 ? `${path.slice(0, dot)} (${n})${path.slice(dot)}` : `${path} (${n})`;
+}
+
 /** sha256 of a local file, hex, streamed. */
 export async function sha256OfFile(path: string, signal?: AbortSignal): Promise<string> {
   const hash = createHash('sha256');
